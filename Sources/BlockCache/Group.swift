@@ -1,0 +1,171 @@
+import Synchronization
+
+/// What a loader found for a key.
+public struct LoadedValue: Sendable, Hashable {
+    public var bytes: [UInt8]
+    /// How long the group keeps it.
+    public var ttl: TTL
+
+    public init(_ bytes: [UInt8], ttl: TTL = .default) {
+        self.bytes = bytes
+        self.ttl = ttl
+    }
+}
+
+/// A named, read-through cache: a ``Store`` plus a loader that fills its misses.
+///
+/// `get` answers from the store when it can; on a miss it runs the loader through
+/// ``SingleFlight``, so concurrent gets of one missing key cause one load, caches the
+/// result (with the TTL the loader chose) and returns it.
+///
+/// Thread safety: every method may be called from any thread concurrently.
+public final class Group: Sendable {
+    /// Loads the value of a key on a miss: the value, or nil if the key does not
+    /// exist (nothing is cached). Errors it throws reach the caller of `get` as
+    /// `.loaderFailed`. It runs on the thread that called `get`.
+    public typealias Loader = @Sendable (_ key: [UInt8]) throws -> LoadedValue?
+
+    public let name: String
+    /// The group's cache. Its hit and miss counters are the group's.
+    public let store: Store
+    private let loader: Loader
+    private let flights = SingleFlight<[UInt8], [UInt8]>()
+    private let loads = Atomic<UInt64>(0)
+    private let loadsDeduplicated = Atomic<UInt64>(0)
+    private let loaderErrors = Atomic<UInt64>(0)
+    private let loaderNotFound = Atomic<UInt64>(0)
+
+    /// - Throws: `.invalidArgument` for an empty name or a bad store configuration.
+    public init(name: String, configuration: StoreConfiguration = StoreConfiguration(),
+                loader: @escaping Loader) throws(CacheError)
+    {
+        guard !name.isEmpty else { throw CacheError(.invalidArgument, "group name must not be empty") }
+        self.name = name
+        store = try Store(configuration)
+        self.loader = loader
+    }
+
+    /// The value of `key` in memory from ``Allocator`` (release with
+    /// ``Allocator/free(_:)``), from the cache or loaded.
+    /// - Throws: `.notFound` (the loader returned nil), `.loaderFailed`, `.tooLarge`
+    ///   (key), `.noMemory`, `.misuse` (a loader getting the key it is loading).
+    public func copyValue(forKey key: UnsafeRawBufferPointer) throws(CacheError) -> UnsafeMutableRawBufferPointer {
+        if let hit = try store.copyValue(forKey: key) { return hit }
+        let bytes = try load(Array(key))
+        guard let p = Allocator.allocate(bytes.count) else {
+            throw CacheError(.noMemory, "out of memory copying a \(bytes.count)-byte value")
+        }
+        let out = UnsafeMutableRawBufferPointer(start: p, count: bytes.count)
+        bytes.withUnsafeBytes { if $0.count > 0 { out.copyMemory(from: $0) } }
+        return out
+    }
+
+    /// The value of `key`, from the cache or loaded. Throws as ``copyValue(forKey:)``.
+    public func get(_ key: [UInt8]) throws(CacheError) -> [UInt8] {
+        let hit = try key.withUnsafeBytes { k in
+            Result { () throws(CacheError) in try store.withValue(forKey: k) { Array($0) } }
+        }.get()
+        if let hit { return hit }
+        return try load(key)
+    }
+
+    public func get(_ key: String) throws(CacheError) -> [UInt8] {
+        try get(Array(key.utf8))
+    }
+
+    /// Stores a value directly (see ``Store/set(_:_:ttl:)``).
+    public func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, ttl: TTL = .default) throws(CacheError) {
+        try store.set(key, value, ttl: ttl)
+    }
+
+    /// Removes a key from the cache; whether it was there.
+    @discardableResult
+    public func delete(_ key: UnsafeRawBufferPointer) throws(CacheError) -> Bool {
+        try store.delete(key)
+    }
+
+    /// A snapshot of the group's and its store's counters.
+    public func stats() -> GroupStats {
+        let s = store.stats()
+        return GroupStats(
+            gets: s.hits + s.misses, hits: s.hits, misses: s.misses,
+            loads: loads.load(ordering: .relaxed),
+            loadsDeduplicated: loadsDeduplicated.load(ordering: .relaxed),
+            loaderErrors: loaderErrors.load(ordering: .relaxed),
+            loaderNotFound: loaderNotFound.load(ordering: .relaxed),
+            store: s)
+    }
+
+    /// The miss path: one load per key at a time, shared by every concurrent caller.
+    private func load(_ key: [UInt8]) throws(CacheError) -> [UInt8] {
+        let (result, shared) = flights.run(key) { () throws -> [UInt8] in
+            // A concurrent caller may have loaded this key and finished its flight
+            // between our miss in the store and our becoming leader here; its value is
+            // cached now, so look again (uncounted) before loading a second time.
+            if let cached = try store.peekValue(forKey: key) { return cached }
+            loads.add(1, ordering: .relaxed)
+            let loaded: LoadedValue?
+            do {
+                loaded = try loader(key)
+            } catch let error as CacheError where error.code == .notFound {
+                loaderNotFound.add(1, ordering: .relaxed)
+                throw error
+            } catch let error as CacheError where error.code == .loaderFailed {
+                loaderErrors.add(1, ordering: .relaxed)
+                throw error
+            } catch {
+                loaderErrors.add(1, ordering: .relaxed)
+                throw CacheError(.loaderFailed, "loader for group '\(name)' failed: \(error)")
+            }
+            guard let loaded else {
+                loaderNotFound.add(1, ordering: .relaxed)
+                throw CacheError(.notFound, "loader for group '\(name)' found no value for the key")
+            }
+            do {
+                try key.withUnsafeBytes { k in
+                    loaded.bytes.withUnsafeBytes { v in Result { () throws(CacheError) in try store.set(k, v, ttl: loaded.ttl) } }
+                }.get()
+            } catch let error as CacheError where error.code == .tooLarge {
+                // Too large to cache: still the caller's answer.
+            } catch let error as CacheError where error.code == .invalidArgument {
+                loaderErrors.add(1, ordering: .relaxed)
+                throw CacheError(.loaderFailed, "loader for group '\(name)' returned an invalid TTL: \(error.message)")
+            }
+            return loaded.bytes
+        }
+        if shared { loadsDeduplicated.add(1, ordering: .relaxed) }
+        switch result {
+        case .success(let bytes): return bytes
+        case .failure(let error as CacheError): throw error
+        case .failure(let error): throw CacheError(.internal, "unexpected error: \(error)")
+        }
+    }
+}
+
+/// A snapshot of a group's counters.
+public struct GroupStats: Sendable, Hashable {
+    /// Gets answered (hits + misses).
+    public var gets: UInt64
+    public var hits: UInt64
+    /// Gets that went to a load (their own or a shared one).
+    public var misses: UInt64
+    /// Loader calls.
+    public var loads: UInt64
+    /// Misses that shared another caller's load.
+    public var loadsDeduplicated: UInt64
+    public var loaderErrors: UInt64
+    public var loaderNotFound: UInt64
+    public var store: StoreStats
+}
+
+extension Store {
+    /// The value of `key` as an array, without counting or touching the policy.
+    func peekValue(forKey key: [UInt8]) throws(CacheError) -> [UInt8]? {
+        let copy = try key.withUnsafeBytes { k in
+            Result { () throws(CacheError) in try peekCopy(forKey: k) }
+        }.get()
+        guard let copy else { return nil }
+        defer { Allocator.free(copy.baseAddress) }
+        return Array(UnsafeRawBufferPointer(copy))
+    }
+}

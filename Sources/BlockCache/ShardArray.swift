@@ -1,0 +1,53 @@
+import Synchronization
+
+/// The shards of a store: each a ``ShardState`` behind its own lock, allocated on
+/// its own 128-byte-aligned block so that two shards never share a cache line
+/// (or an adjacent-line prefetch pair).
+///
+/// A class so that the store and its sweeper thread can share it; the shards are
+/// reached through raw pointers so that the hit path does no reference counting.
+final class ShardArray: @unchecked Sendable {
+    struct Shard: ~Copyable {
+        /// Protects `state`.
+        let lock = Mutex<Void>(())
+        var state: ShardState
+    }
+    static let shardAlignment = 128
+
+    let count: Int
+    private let shards: UnsafeMutablePointer<UnsafeMutablePointer<Shard>>
+
+    /// `budgets[i]` is shard i's (maxEntries, maxBytes), Int.max for unlimited.
+    init(policy: EvictionPolicy, budgets: [(entries: Int, bytes: Int)]) {
+        count = budgets.count
+        shards = .allocate(capacity: count)
+        let size = (MemoryLayout<Shard>.stride + Self.shardAlignment - 1) / Self.shardAlignment * Self.shardAlignment
+        for i in 0..<count {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.shardAlignment)
+            let p = raw.bindMemory(to: Shard.self, capacity: 1)
+            p.initialize(to: Shard(state: ShardState(policy: policy, maxEntries: budgets[i].entries, maxBytes: budgets[i].bytes)))
+            shards[i] = p
+        }
+    }
+
+    deinit {
+        for i in 0..<count {
+            shards[i].deinitialize(count: 1)
+            UnsafeMutableRawPointer(shards[i]).deallocate()
+        }
+        shards.deallocate()
+    }
+
+    /// Runs `body` on shard `i` under its lock.
+    ///
+    /// `Mutex<Void>`'s lock and unlock rather than `Mutex<ShardState>.withLock`: the
+    /// latter's `inout sending` parameter cannot be handed to a closure that also
+    /// captures the caller's (non-Sendable) key and value buffers.
+    @inline(__always)
+    func withShard<R>(_ i: Int, _ body: (inout ShardState) -> R) -> R {
+        let shard = shards[i]
+        shard.pointee.lock._unsafeLock()
+        defer { shard.pointee.lock._unsafeUnlock() }
+        return body(&shard.pointee.state)
+    }
+}

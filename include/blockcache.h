@@ -1,0 +1,295 @@
+/*
+ * blockcache.h -- the C interface of libblockcache.so.
+ *
+ * BlockCache is an in-process, read-through cache engine: stores with eviction
+ * policies, byte and entry budgets and per-entry TTL; groups that fill misses
+ * through a loader, one load per key at a time (singleflight); a consistent-hash
+ * ring. This header is the canonical contract; the Swift implementation follows it.
+ *
+ * Conventions (apply to every function below unless it says otherwise):
+ * - Status: functions return an int32_t status code (BC_OK = 0 on success). On
+ *   failure, bc_last_error_message() returns a detail message for the calling
+ *   thread. bc_strerror(code) names a code.
+ * - Keys and values are byte strings given as (pointer, length). A NULL pointer
+ *   is allowed only with length 0 (the empty string). Keys are at most
+ *   BC_MAX_KEY_LEN bytes, values at most BC_MAX_VALUE_LEN bytes.
+ * - Handles are opaque. Passing NULL where a handle is required returns
+ *   BC_MISUSE. Using a handle after it was freed is undefined behavior.
+ * - Memory the library returns (values, strings) comes from the library's own
+ *   allocator (a private jemalloc build) and must be released with bc_free(),
+ *   never with free().
+ * - Thread safety: every function is safe to call from any thread at any time,
+ *   concurrently on the same handle, except the *_free functions, which must not
+ *   run concurrently with any other use of that handle.
+ *
+ * ABI rule: libblockcache.so.<MAJOR> keeps its ABI for every release with the
+ * same BC_VERSION_MAJOR (the SONAME carries the major version). Structs that may
+ * grow start with a struct_size field that the *_init function fills; new fields
+ * are only ever appended, so a caller built against an older header keeps working.
+ */
+#ifndef BLOCKCACHE_H
+#define BLOCKCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BC_VERSION_MAJOR 1
+#define BC_VERSION_MINOR 0
+#define BC_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as returned by bc_version_number(). */
+#define BC_VERSION_NUMBER (BC_VERSION_MAJOR * 10000 + BC_VERSION_MINOR * 100 + BC_VERSION_PATCH)
+#define BC_VERSION_STRING "1.0.0"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BC_API __attribute__((visibility("default")))
+#else
+#define BC_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status codes (values are pinned; new codes are only appended) -------- */
+#define BC_OK               0  /* Success. */
+#define BC_NOT_FOUND        1  /* The key is not in the store, or the loader reported it does not exist. */
+#define BC_INVALID_ARGUMENT 2  /* A pointer, length or option is invalid (the message says which). */
+#define BC_MISUSE           3  /* A required handle is NULL, or an object is used outside its lifetime. */
+#define BC_NO_MEMORY        4  /* The allocator could not provide memory. */
+#define BC_TOO_LARGE        5  /* The key, value or entry exceeds a limit or the budget of its shard. */
+#define BC_BUFFER_TOO_SMALL 6  /* The caller's buffer is too small; the needed length was reported. */
+#define BC_LOADER_FAILED    7  /* The group's loader failed; the message carries its reason. */
+#define BC_INTERNAL         8  /* A bug in BlockCache; please report the message. */
+
+/* Largest key and value, in bytes. */
+#define BC_MAX_KEY_LEN   65535u
+#define BC_MAX_VALUE_LEN 1073741824u /* 1 GiB */
+
+/* ttl_ms value for bc_store_set / bc_group_set / bc_sink_set_ttl: never expire,
+   even when the store has a default TTL. */
+#define BC_TTL_NEVER ((int64_t)-1)
+
+/* ---- Library ------------------------------------------------------------- */
+
+/* Version of the loaded library as BC_VERSION_NUMBER / BC_VERSION_STRING.
+   The string is static; never free it. */
+BC_API uint32_t bc_version_number(void);
+BC_API const char *bc_version_string(void);
+
+/* Name and version of the allocator that holds entries and returned memory,
+   e.g. "jemalloc 5.3.0-0-g54eaed1 (private static build)". Static string. */
+BC_API const char *bc_allocator_name(void);
+
+/* A static, human-readable name for a status code ("BC_NOT_FOUND: ..."). Unknown
+   codes give "unknown status code". Never NULL; never free it. */
+BC_API const char *bc_strerror(int32_t code);
+
+/* Detail message of the last failed call on the calling thread ("" if none).
+   Valid until the next bc_* call on this thread; copy it to keep it. */
+BC_API const char *bc_last_error_message(void);
+
+/* Releases memory returned by this library (values from *_get, strings from
+   bc_ring_lookup). NULL is a no-op. Never pass memory from anywhere else. */
+BC_API void bc_free(void *p);
+
+/* Stable 64-bit hash of a byte string (wyhash, fixed seed): the same bytes give
+   the same value in every process, on every machine. NULL with len 0 is allowed. */
+BC_API uint64_t bc_hash64(const void *data, size_t len);
+
+/* ---- Store: a sharded, budgeted key-value cache --------------------------- */
+
+typedef struct bc_store bc_store;
+
+typedef struct bc_store_options {
+    uint32_t struct_size;      /* sizeof(bc_store_options); set by bc_store_options_init. */
+    uint32_t shards;           /* Power of two up to 1024, or 0 = automatic (by CPUs and budget). */
+    const char *policy;        /* "lru" or "lru2"; NULL = default ("lru2"). Copied; need not outlive the call. */
+    uint64_t max_bytes;        /* Byte budget (keys + values + per-entry overhead), 0 = no byte limit. */
+    uint64_t max_entries;      /* Entry budget, 0 = no entry limit. */
+    int64_t default_ttl_ms;    /* TTL for sets that pass ttl_ms = 0; 0 = never expire. Must be >= 0. */
+    int64_t sweep_interval_ms; /* Active expiry period; 0 = default (100 ms), < 0 = lazy expiry only. */
+} bc_store_options;
+
+/* Fills *o with defaults: automatic shards, default policy, no limits, no TTL.
+   NULL is a no-op. */
+BC_API void bc_store_options_init(bc_store_options *o);
+
+/* Creates a store. o may be NULL (all defaults). On BC_OK, *out owns a new store,
+   to be released with bc_store_free. Errors: BC_MISUSE (out is NULL),
+   BC_INVALID_ARGUMENT (unknown policy, bad shard count, negative TTL, struct_size
+   too small), BC_NO_MEMORY. */
+BC_API int32_t bc_store_new(const bc_store_options *o, bc_store **out);
+
+/* Frees the store and every entry, and stops its expiry sweeper (joins its
+   thread). NULL is a no-op. */
+BC_API void bc_store_free(bc_store *s);
+
+/* Inserts or replaces key -> value. The bytes are copied. ttl_ms > 0 expires the
+   entry after that many milliseconds, 0 uses the store's default_ttl_ms,
+   BC_TTL_NEVER never expires. If the store is over budget afterwards, entries
+   are evicted by the store's policy. Errors: BC_MISUSE, BC_INVALID_ARGUMENT
+   (NULL pointer with non-zero length, ttl_ms < -1), BC_TOO_LARGE (key or value
+   over its limit, or the entry alone exceeds its shard's budget; an existing
+   value is then left as it was), BC_NO_MEMORY. */
+BC_API int32_t bc_store_set(bc_store *s, const void *key, size_t key_len,
+                            const void *val, size_t val_len, int64_t ttl_ms);
+
+/* Looks key up. On BC_OK, *val is a copy of the value that the caller releases
+   with bc_free (never NULL, even for an empty value) and *val_len its length.
+   Counts as an access for the eviction policy. On any other status *val is NULL
+   and *val_len 0. Errors: BC_NOT_FOUND (absent or expired), BC_MISUSE (s, val or
+   val_len NULL), BC_INVALID_ARGUMENT, BC_TOO_LARGE (key), BC_NO_MEMORY. */
+BC_API int32_t bc_store_get(bc_store *s, const void *key, size_t key_len,
+                            void **val, size_t *val_len);
+
+/* Like bc_store_get, but copies the value into the caller's buffer buf of
+   buf_cap bytes (buf may be NULL if buf_cap is 0). *val_len receives the value's
+   length. If the value does not fit, nothing is copied and BC_BUFFER_TOO_SMALL
+   is returned with *val_len set to the length needed. No memory is allocated. */
+BC_API int32_t bc_store_get_into(bc_store *s, const void *key, size_t key_len,
+                                 void *buf, size_t buf_cap, size_t *val_len);
+
+/* Removes key. Errors: BC_NOT_FOUND (it was not there), BC_MISUSE,
+   BC_INVALID_ARGUMENT, BC_TOO_LARGE (key). */
+BC_API int32_t bc_store_delete(bc_store *s, const void *key, size_t key_len);
+
+/* Removes every entry (counted neither as deletes nor as evictions). */
+BC_API int32_t bc_store_clear(bc_store *s);
+
+typedef struct bc_store_stats {
+    uint64_t hits;         /* Gets that found a live entry. */
+    uint64_t misses;       /* Gets that found nothing (or an expired entry). */
+    uint64_t sets;         /* Successful sets (inserts and replacements). */
+    uint64_t deletes;      /* Deletes that removed an entry. */
+    uint64_t evictions;    /* Entries removed to stay within budget. */
+    uint64_t expirations;  /* Expired entries removed (lazily on access or by the sweeper). */
+    uint64_t bytes;        /* Bytes charged now (keys + values + per-entry overhead). */
+    uint64_t entries;      /* Entries now (expired ones not yet removed included). */
+    uint64_t max_bytes;    /* The byte budget (0 = none). */
+    uint64_t max_entries;  /* The entry budget (0 = none). */
+    uint32_t shards;       /* Number of shards in use. */
+    uint32_t reserved;     /* Zero. */
+} bc_store_stats;
+
+/* Fills *out with a snapshot of the counters (each shard is read under its own
+   lock, so the totals are not one atomic instant). out_size is sizeof(*out) as
+   the caller knows it; at most that many bytes are written. Errors: BC_MISUSE. */
+BC_API int32_t bc_store_get_stats(bc_store *s, bc_store_stats *out, size_t out_size);
+
+/* ---- Group: a named cache with a loader that fills misses ----------------- */
+
+typedef struct bc_group bc_group;
+
+/* Where a loader puts its result. Valid only during the loader call that
+   received it. */
+typedef struct bc_sink bc_sink;
+
+/* A loader is called on a miss, on the thread that called bc_group_get, at most
+   once at a time per key (concurrent gets of the same key wait for it and share
+   its result). Return BC_OK after bc_sink_set_value; BC_NOT_FOUND if the key does
+   not exist (nothing is cached, bc_group_get returns BC_NOT_FOUND); any other code
+   for a failure (bc_group_get returns BC_LOADER_FAILED with the loader's message
+   from bc_sink_set_error). The loader must not free or modify key. It may call
+   the group's own functions, except a get of the key it is loading. */
+typedef int32_t (*bc_loader_fn)(void *user_data, const void *key, size_t key_len,
+                                bc_sink *sink);
+
+/* Hands the loaded value to the group (the bytes are copied). Errors: BC_MISUSE
+   (sink NULL or used outside its loader call), BC_INVALID_ARGUMENT,
+   BC_TOO_LARGE, BC_NO_MEMORY. */
+BC_API int32_t bc_sink_set_value(bc_sink *sink, const void *val, size_t val_len);
+
+/* Sets the loaded value's TTL: > 0 milliseconds, 0 = the group's default,
+   BC_TTL_NEVER = never expire. Errors: BC_MISUSE, BC_INVALID_ARGUMENT. */
+BC_API int32_t bc_sink_set_ttl(bc_sink *sink, int64_t ttl_ms);
+
+/* Records a failure message (copied, NUL-terminated) for bc_group_get to
+   report. Errors: BC_MISUSE. */
+BC_API int32_t bc_sink_set_error(bc_sink *sink, const char *message);
+
+typedef struct bc_group_options {
+    uint32_t struct_size;     /* sizeof(bc_group_options); set by bc_group_options_init. */
+    const char *name;         /* Namespace name, non-empty; copied. */
+    bc_store_options store;   /* Budget, policy, shards and default TTL of the group's store. */
+    bc_loader_fn loader;      /* Required. */
+    void *user_data;          /* Passed to every loader call; the caller keeps it alive
+                                 until bc_group_free returns. */
+} bc_group_options;
+
+/* Fills *o with defaults (no name, no loader, store defaults). NULL is a no-op. */
+BC_API void bc_group_options_init(bc_group_options *o);
+
+/* Creates a group. On BC_OK, *out owns it; release with bc_group_free. Errors:
+   BC_MISUSE (o or out NULL), BC_INVALID_ARGUMENT (NULL loader, NULL or empty name,
+   bad store options), BC_NO_MEMORY. */
+BC_API int32_t bc_group_new(const bc_group_options *o, bc_group **out);
+
+/* Frees the group and its store. Must not run while a get is in progress.
+   NULL is a no-op. */
+BC_API void bc_group_free(bc_group *g);
+
+/* Returns the cached value, or loads it through the loader, caches it and
+   returns it. On BC_OK *val is a copy released with bc_free and *val_len its
+   length. A loaded value too large for the store is returned but not cached.
+   Errors: BC_NOT_FOUND (the loader said so), BC_LOADER_FAILED, BC_MISUSE,
+   BC_INVALID_ARGUMENT, BC_TOO_LARGE (key), BC_NO_MEMORY. */
+BC_API int32_t bc_group_get(bc_group *g, const void *key, size_t key_len,
+                            void **val, size_t *val_len);
+
+/* Stores a value in the group's cache directly, as bc_store_set. */
+BC_API int32_t bc_group_set(bc_group *g, const void *key, size_t key_len,
+                            const void *val, size_t val_len, int64_t ttl_ms);
+
+/* Removes a key from the group's cache, as bc_store_delete. */
+BC_API int32_t bc_group_delete(bc_group *g, const void *key, size_t key_len);
+
+/* The group's name; valid until bc_group_free. NULL if g is NULL. */
+BC_API const char *bc_group_name(const bc_group *g);
+
+typedef struct bc_group_stats {
+    uint64_t gets;               /* bc_group_get calls with valid arguments. */
+    uint64_t hits;               /* Gets answered from the cache. */
+    uint64_t misses;             /* Gets that had to wait for a load. */
+    uint64_t loads;              /* Loader calls. */
+    uint64_t loads_deduplicated; /* Misses that shared another caller's load. */
+    uint64_t loader_errors;      /* Loader calls that failed. */
+    uint64_t loader_not_found;   /* Loader calls that reported BC_NOT_FOUND. */
+    bc_store_stats store;        /* The group's store. */
+} bc_group_stats;
+
+/* Snapshot of the group's counters; out_size as for bc_store_get_stats. */
+BC_API int32_t bc_group_get_stats(bc_group *g, bc_group_stats *out, size_t out_size);
+
+/* ---- Ring: consistent hashing of keys onto named nodes -------------------- */
+
+typedef struct bc_ring bc_ring;
+
+/* Creates an empty ring where a node of weight 1 gets virtual_nodes points
+   (0 = default 160, at most 65536). Errors: BC_MISUSE, BC_INVALID_ARGUMENT. */
+BC_API int32_t bc_ring_new(uint32_t virtual_nodes, bc_ring **out);
+
+/* NULL is a no-op. */
+BC_API void bc_ring_free(bc_ring *r);
+
+/* Adds a node (NUL-terminated name, copied) with weight 1..1000 (its share of
+   points), or changes the weight of a node already there. Errors: BC_MISUSE,
+   BC_INVALID_ARGUMENT. */
+BC_API int32_t bc_ring_add(bc_ring *r, const char *node, uint32_t weight);
+
+/* Removes a node. Errors: BC_NOT_FOUND, BC_MISUSE, BC_INVALID_ARGUMENT. */
+BC_API int32_t bc_ring_remove(bc_ring *r, const char *node);
+
+/* Number of nodes on the ring (0 if r is NULL). */
+BC_API uint32_t bc_ring_node_count(const bc_ring *r);
+
+/* The node that owns key. On BC_OK *node is a NUL-terminated copy of its name,
+   released with bc_free. Errors: BC_NOT_FOUND (empty ring), BC_MISUSE,
+   BC_INVALID_ARGUMENT, BC_NO_MEMORY. */
+BC_API int32_t bc_ring_lookup(const bc_ring *r, const void *key, size_t key_len,
+                              char **node);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BLOCKCACHE_H */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what BlockCache's build and tests need on Debian, when it is missing,
+# then builds the private jemalloc. Safe to run again: does nothing when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+command -v cc >/dev/null || need+=(gcc)
+command -v c++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v dpkg-source >/dev/null || need+=(dpkg-dev)
+command -v nm >/dev/null || need+=(binutils)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  sudo_ apt-get update -qq
+  sudo_ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import pytest' 2>/dev/null; then
+  echo "setup: installing pytest"
+  python3 -m pip install -q pytest || sudo_ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null
+fi
+
+if [ ! -f .deps/jemalloc/lib/libjemalloc_pic.a ]; then
+  echo "setup: building the private jemalloc (once; about a minute)"
+  bash scripts/build-jemalloc.sh
+fi
