@@ -1,4 +1,4 @@
-/// A stable 64-bit hash of byte strings: wyhash (final version 4 of Wang Yi's
+/// A stable 64-bit hash of byte strings: wyhash (final version 4.3 of Wang Yi's
 /// public-domain algorithm, https://github.com/wangyi-fudan/wyhash) with a fixed seed
 /// and its default secret, reading bytes as little-endian on every platform.
 ///
@@ -15,11 +15,17 @@ public enum StableHash {
     /// - Complexity: O(n) in the length.
     @inlinable
     public static func hash64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        hash64(bytes, seed: 0)
+    }
+
+    /// wyhash with a seed; the reference test vectors use seeds 0...6.
+    @inlinable
+    static func hash64(_ bytes: UnsafeRawBufferPointer, seed userSeed: UInt64) -> UInt64 {
+        var seed = userSeed ^ mix(userSeed ^ s0, s1)
         let len = bytes.count
         guard let p = bytes.baseAddress, len > 0 else {
-            return finish(a: 0, b: 0, seed: initialSeed, len: 0)
+            return finish(a: 0, b: 0, seed: seed, len: 0)
         }
-        var seed = initialSeed
         var a: UInt64
         var b: UInt64
         if len <= 16 {
@@ -71,9 +77,6 @@ public enum StableHash {
         var s = string
         return s.withUTF8 { hash64(UnsafeRawBufferPointer($0)) }
     }
-
-    // seed = 0, mixed once with the secret as wyhash does.
-    @usableFromInline static var initialSeed: UInt64 { mix(0 ^ s0, s1) }
 
     @inlinable @inline(__always)
     static func finish(a: UInt64, b: UInt64, seed: UInt64, len: Int) -> UInt64 {

@@ -26,7 +26,7 @@ public final class Store: Sendable {
     public let shardCount: Int
     let shards: ShardArray
     private let shardShift: UInt64
-    private let sweeper: Sweeper?
+    let sweeper: Sweeper?
     private let sweeperStarted = Atomic<Bool>(false)
 
     /// Creates a store.
@@ -271,3 +271,15 @@ extension Store {
         try delete(Array(key.utf8))
     }
 }
+
+#if DEBUG
+extension Store {
+    /// Checks every shard's index against its lists and budget (tests only).
+    func checkInvariants() -> String? {
+        for i in 0..<shardCount {
+            if let problem = shards.withShard(i, { $0.checkInvariants() }) { return "shard \(i): \(problem)" }
+        }
+        return nil
+    }
+}
+#endif

@@ -31,6 +31,9 @@ final class Sweeper: @unchecked Sendable {
         }
     }
 
+    /// Whether the thread has been started and not yet joined.
+    var isRunning: Bool { condition.withLock { thread != nil } }
+
     /// Stops and joins the thread. Idempotent.
     func stop() {
         let t: pthread_t? = condition.withLock {
