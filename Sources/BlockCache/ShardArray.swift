@@ -1,4 +1,5 @@
 import Synchronization
+import CBlockCacheAlloc
 
 /// The shards of a store: each a ``ShardState`` behind its own lock, allocated on
 /// its own 128-byte-aligned block so that two shards never share a cache line
@@ -10,6 +11,10 @@ final class ShardArray: @unchecked Sendable {
     struct Shard: ~Copyable {
         /// Protects `state`.
         let lock = Mutex<Void>(())
+        /// The index table's address and mask, published after every change for
+        /// lock-free prefetching (see ``prefetch(_:hash:)``).
+        let tableAddress = Atomic<UInt>(0)
+        let tableMask = Atomic<UInt>(0)
         var state: ShardState
     }
     static let shardAlignment = 128
@@ -27,6 +32,7 @@ final class ShardArray: @unchecked Sendable {
             let p = raw.bindMemory(to: Shard.self, capacity: 1)
             p.initialize(to: Shard(state: ShardState(policy: policy, maxEntries: budgets[i].entries, maxBytes: budgets[i].bytes)))
             shards[i] = p
+            publishTable(p)
         }
     }
 
@@ -38,7 +44,40 @@ final class ShardArray: @unchecked Sendable {
         shards.deallocate()
     }
 
-    /// Runs `body` on shard `i` under its lock.
+    /// Starts loading the index slot where `hash` begins its probe in shard `i`, so
+    /// that the cache miss overlaps with taking the lock. Reads the table's address
+    /// without the lock, through relaxed atomics; a stale address (the table was
+    /// just replaced) only wastes the prefetch.
+    @inline(__always)
+    func prefetch(_ i: Int, hash: UInt64) {
+        let shard = shards[i]
+        let base = shard.pointee.tableAddress.load(ordering: .relaxed)
+        let mask = shard.pointee.tableMask.load(ordering: .relaxed)
+        let slot = UInt(truncatingIfNeeded: hash) & mask
+        bcmem_prefetch(UnsafeRawPointer(bitPattern: base &+ slot &* 8))
+    }
+
+    private func publishTable(_ shard: UnsafeMutablePointer<Shard>) {
+        let (address, mask) = shard.pointee.state.table
+        if shard.pointee.tableAddress.load(ordering: .relaxed) != address {
+            shard.pointee.tableAddress.store(address, ordering: .relaxed)
+            shard.pointee.tableMask.store(mask, ordering: .relaxed)
+        }
+    }
+
+    /// Runs `body`, which may replace shard `i`'s index table, under its lock.
+    @inline(__always)
+    func withShardResizing<R>(_ i: Int, _ body: (inout ShardState) -> R) -> R {
+        let shard = shards[i]
+        shard.pointee.lock._unsafeLock()
+        defer { shard.pointee.lock._unsafeUnlock() }
+        let result = body(&shard.pointee.state)
+        publishTable(shard)
+        return result
+    }
+
+    /// Runs `body` on shard `i` under its lock. `body` must not grow the index
+    /// (use ``withShardResizing(_:_:)`` for sets).
     ///
     /// `Mutex<Void>`'s lock and unlock rather than `Mutex<ShardState>.withLock`: the
     /// latter's `inout sending` parameter cannot be handed to a closure that also

@@ -51,6 +51,9 @@ struct ShardState: ~Copyable {
         Allocator.free(UnsafeMutableRawPointer(slots), size: capacity * MemoryLayout<UInt64>.stride)
     }
 
+    /// The index table's address and mask, for prefetching.
+    var table: (address: UInt, mask: UInt) { (UInt(bitPattern: slots), UInt(capacity - 1)) }
+
     var count: Int { lists.count }
     var bytes: Int { lists.bytes }
 

@@ -42,7 +42,7 @@ public enum StableHash {
         } else {
             var i = len
             var q = p
-            if i > 48 {
+            if i >= 48 {
                 var see1 = seed
                 var see2 = seed
                 repeat {
@@ -51,7 +51,7 @@ public enum StableHash {
                     see2 = mix(r8(q, 32) ^ s3, r8(q, 40) ^ see2)
                     q += 48
                     i -= 48
-                } while i > 48
+                } while i >= 48
                 seed ^= see1 ^ see2
             }
             while i > 16 {

@@ -73,7 +73,7 @@ public final class Store: Sendable {
         }
         let expiry = try deadline(for: ttl)
         let hash = StableHash.hash64(key)
-        let outcome = shards.withShard(shardIndex(hash)) { $0.set(key, value, hash: hash, expiry: expiry) }
+        let outcome = shards.withShardResizing(shardIndex(hash)) { $0.set(key, value, hash: hash, expiry: expiry) }
         switch outcome {
         case .stored:
             if expiry != 0, let sweeper, !sweeperStarted.load(ordering: .relaxed) {
@@ -104,7 +104,9 @@ public final class Store: Sendable {
     public func copyValue(forKey key: UnsafeRawBufferPointer) throws(CacheError) -> UnsafeMutableRawBufferPointer? {
         try Self.checkKey(key)
         let hash = StableHash.hash64(key)
-        let result: CopyResult = shards.withShard(shardIndex(hash)) { state in
+        let shard = shardIndex(hash)
+        shards.prefetch(shard, hash: hash)
+        let result: CopyResult = shards.withShard(shard) { state in
             guard let e = state.lookup(key, hash: hash) else { return .absent }
             return Self.copyOut(e)
         }
@@ -117,7 +119,9 @@ public final class Store: Sendable {
     public func copyValue(forKey key: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) -> Int? {
         try Self.checkKey(key)
         let hash = StableHash.hash64(key)
-        return shards.withShard(shardIndex(hash)) { state -> Int? in
+        let shard = shardIndex(hash)
+        shards.prefetch(shard, hash: hash)
+        return shards.withShard(shard) { state -> Int? in
             guard let e = state.lookup(key, hash: hash) else { return nil }
             let n = e.valueLength
             if n <= buffer.count, n > 0 {
@@ -149,7 +153,7 @@ public final class Store: Sendable {
 
     /// Removes every entry, without counting them as deletes or evictions.
     public func removeAll() {
-        for i in 0..<shardCount { shards.withShard(i) { $0.removeAll() } }
+        for i in 0..<shardCount { shards.withShardResizing(i) { $0.removeAll() } }
     }
 
     /// A snapshot of the counters, each shard read under its own lock.

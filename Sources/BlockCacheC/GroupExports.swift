@@ -23,22 +23,38 @@ typealias GroupRef = Unmanaged<GroupHandle>
 func groupRef(_ g: OpaquePointer) -> GroupRef { GroupRef.fromOpaque(UnsafeRawPointer(g)) }
 
 /// The bc_sink a C loader writes its result to; valid during one loader call.
-final class Sink {
-    static let liveMagic: UInt64 = 0x6263_5f73_696e_6b21  // "bc_sink!"
-    var magic = Sink.liveMagic
+final class Sink: @unchecked Sendable {
+    // Written only by the loader's thread during its call.
     var value: [UInt8]?
     var ttl: TTL = .default
     var error: String?
 }
 
-@inline(__always)
-func liveSink(_ p: OpaquePointer?, _ function: StaticString) throws(CacheError) -> Sink {
-    guard let p else { throw CacheError(.misuse, "sink is NULL") }
-    let sink = Unmanaged<Sink>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
-    guard sink.magic == Sink.liveMagic else {
-        throw CacheError(.misuse, "sink used outside the loader call that received it")
+/// The sinks of loader calls in progress, by token. A bc_sink* is a token, never the
+/// address of an object: a stale one (kept past its loader call) finds nothing here
+/// and gets BC_MISUSE instead of touching freed memory. Tokens are never reused.
+enum LiveSinks {
+    private static let sinks = Mutex<[UInt: Sink]>([:])
+    private static let nextToken = Atomic<UInt>(1)
+
+    static func register(_ sink: Sink) -> UInt {
+        let token = nextToken.add(1, ordering: .relaxed).oldValue
+        sinks.withLock { $0[token] = sink }
+        return token
     }
-    return sink
+
+    static func unregister(_ token: UInt) {
+        _ = sinks.withLock { $0.removeValue(forKey: token) }
+    }
+
+    static func lookup(_ p: OpaquePointer?) throws(CacheError) -> Sink {
+        guard let p else { throw CacheError(.misuse, "sink is NULL") }
+        let token = UInt(bitPattern: UnsafeRawPointer(p))
+        guard let sink = sinks.withLock({ $0[token] }) else {
+            throw CacheError(.misuse, "sink used outside the loader call that received it")
+        }
+        return sink
+    }
 }
 
 /// A C loader and its user data as an engine loader.
@@ -49,12 +65,11 @@ struct CLoader: @unchecked Sendable {
 
     func load(_ key: [UInt8]) throws -> LoadedValue? {
         let sink = Sink()
-        let rc = withExtendedLifetime(sink) {
-            key.withUnsafeBytes { k in
-                function(userData, k.baseAddress, k.count, OpaquePointer(Unmanaged.passUnretained(sink).toOpaque()))
-            }
+        let token = LiveSinks.register(sink)
+        let rc = key.withUnsafeBytes { k in
+            function(userData, k.baseAddress, k.count, OpaquePointer(bitPattern: token))
         }
-        sink.magic = 0
+        LiveSinks.unregister(token)
         switch rc {
         case BC_OK:
             guard let value = sink.value else {
@@ -73,7 +88,7 @@ struct CLoader: @unchecked Sendable {
 @_cdecl("bc_sink_set_value")
 public func bc_sink_set_value(_ sink: OpaquePointer?, _ v: UnsafeRawPointer?, _ vLen: UInt) -> Int32 {
     call("bc_sink_set_value") { () throws(CacheError) in
-        let s = try liveSink(sink, "bc_sink_set_value")
+        let s = try LiveSinks.lookup(sink)
         s.value = Array(try value(v, vLen))
         return BC_OK
     }
@@ -82,7 +97,7 @@ public func bc_sink_set_value(_ sink: OpaquePointer?, _ v: UnsafeRawPointer?, _ 
 @_cdecl("bc_sink_set_ttl")
 public func bc_sink_set_ttl(_ sink: OpaquePointer?, _ ttlMs: Int64) -> Int32 {
     call("bc_sink_set_ttl") { () throws(CacheError) in
-        let s = try liveSink(sink, "bc_sink_set_ttl")
+        let s = try LiveSinks.lookup(sink)
         s.ttl = try ttl(ttlMs)
         return BC_OK
     }
@@ -91,7 +106,7 @@ public func bc_sink_set_ttl(_ sink: OpaquePointer?, _ ttlMs: Int64) -> Int32 {
 @_cdecl("bc_sink_set_error")
 public func bc_sink_set_error(_ sink: OpaquePointer?, _ message: UnsafePointer<CChar>?) -> Int32 {
     call("bc_sink_set_error") { () throws(CacheError) in
-        let s = try liveSink(sink, "bc_sink_set_error")
+        let s = try LiveSinks.lookup(sink)
         s.error = message.map { String(cString: $0) } ?? "(no message)"
         return BC_OK
     }

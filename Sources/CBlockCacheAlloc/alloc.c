@@ -8,29 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern void *bcje_malloc(size_t) __attribute__((weak));
-extern void bcje_free(void *) __attribute__((weak));
-extern void bcje_sdallocx(void *, size_t, int) __attribute__((weak));
 extern size_t bcje_nallocx(size_t, int) __attribute__((weak));
 extern int bcje_mallctl(const char *, void *, size_t *, void *, size_t) __attribute__((weak));
 
 #define HAVE_JE (bcje_malloc != NULL)
-
-void *bcmem_malloc(size_t size) {
-    if (size == 0) size = 1;
-    return HAVE_JE ? bcje_malloc(size) : malloc(size);
-}
-
-void bcmem_free(void *p) {
-    if (p == NULL) return;
-    if (HAVE_JE) bcje_free(p); else free(p);
-}
-
-void bcmem_free_sized(void *p, size_t size) {
-    if (p == NULL) return;
-    if (size == 0) size = 1;
-    if (HAVE_JE) bcje_sdallocx(p, size, 0); else free(p);
-}
 
 size_t bcmem_size_class(size_t size) {
     if (size == 0) size = 1;

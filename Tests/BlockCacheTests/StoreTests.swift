@@ -126,6 +126,15 @@ import Synchronization
         #expect(s.checkInvariants() == nil)
     }
 
+    @Test func sizeClassesMatchJemalloc() {
+        #expect(Allocator.isJemalloc)
+        var size = 1
+        while size < 8 << 20 {
+            #expect(Allocator.sizeClass(size) == Allocator.allocatorSizeClass(size), "size \(size)")
+            size += size < 4096 ? 1 : size / 7
+        }
+    }
+
     @Test func chargeIncludesRealOverhead() throws {
         let s = try Store(StoreConfiguration(shards: 1))
         try s.set(bytes("12345678"), [UInt8](repeating: 0, count: 64))

@@ -18,13 +18,39 @@
 extern "C" {
 #endif
 
+// The private jemalloc, when linked in. Weak: NULL when it is not.
+extern void *bcje_malloc(size_t) __attribute__((weak));
+extern void bcje_free(void *) __attribute__((weak));
+extern void bcje_sdallocx(void *, size_t, int) __attribute__((weak));
+void *malloc(size_t);
+void free(void *);
+
+// Inline so that Swift callers reach jemalloc's fast path with one call, not two.
+
 /// Allocates `size` bytes (size 0 allocates a minimal block). NULL when out of memory.
-void *bcmem_malloc(size_t size);
+static inline void *bcmem_malloc(size_t size) {
+    if (size == 0) size = 1;
+    return bcje_malloc ? bcje_malloc(size) : malloc(size);
+}
+
 /// Frees memory from bcmem_malloc whose size is not known. NULL is a no-op.
-void bcmem_free(void *p);
+static inline void bcmem_free(void *p) {
+    if (p == NULL) return;
+    if (bcje_free) bcje_free(p); else free(p);
+}
+
 /// Frees memory from bcmem_malloc(size): the faster path when the size is known.
-void bcmem_free_sized(void *p, size_t size);
-/// The number of bytes the allocator really reserves for a request of `size`.
+static inline void bcmem_free_sized(void *p, size_t size) {
+    if (p == NULL) return;
+    if (size == 0) size = 1;
+    if (bcje_sdallocx) bcje_sdallocx(p, size, 0); else free(p);
+}
+
+/// Starts loading the cache line at `p` (no fault if `p` is not mapped).
+static inline void bcmem_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
+/// The number of bytes the allocator really reserves for a request of `size` (asks
+/// jemalloc; the engine uses its own inline copy of the size-class rule).
 size_t bcmem_size_class(size_t size);
 /// 1 when the private jemalloc is in use, 0 for the system malloc.
 int bcmem_is_jemalloc(void);
