@@ -92,8 +92,10 @@ BC_API const char *bc_last_error_message(void);
    bc_ring_lookup). NULL is a no-op. Never pass memory from anywhere else. */
 BC_API void bc_free(void *p);
 
-/* Stable 64-bit hash of a byte string (wyhash, fixed seed): the same bytes give
-   the same value in every process, on every machine. NULL with len 0 is allowed. */
+/* Stable 64-bit hash of a byte string: wyhash final version 4.3 with seed 0 and
+   its default secret, bytes read little-endian. The same bytes give the same value
+   in every process, on every machine (the ring and the store use it). NULL data is
+   hashed as the empty string. Thread-safe; no errors. */
 BC_API uint64_t bc_hash64(const void *data, size_t len);
 
 /* ---- Store: a sharded, budgeted key-value cache --------------------------- */
@@ -103,7 +105,7 @@ typedef struct bc_store bc_store;
 typedef struct bc_store_options {
     uint32_t struct_size;      /* sizeof(bc_store_options); set by bc_store_options_init. */
     uint32_t shards;           /* Power of two up to 1024, or 0 = automatic (by CPUs and budget). */
-    const char *policy;        /* "lru" or "lru2"; NULL = default ("lru2"). Copied; need not outlive the call. */
+    const char *policy;        /* "lru" or "lru2" (any case); NULL = default ("lru2"). Copied. */
     uint64_t max_bytes;        /* Byte budget (keys + values + per-entry overhead), 0 = no byte limit. */
     uint64_t max_entries;      /* Entry budget, 0 = no entry limit. */
     int64_t default_ttl_ms;    /* TTL for sets that pass ttl_ms = 0; 0 = never expire. Must be >= 0. */
@@ -116,8 +118,10 @@ BC_API void bc_store_options_init(bc_store_options *o);
 
 /* Creates a store. o may be NULL (all defaults). On BC_OK, *out owns a new store,
    to be released with bc_store_free. Errors: BC_MISUSE (out is NULL),
-   BC_INVALID_ARGUMENT (unknown policy, bad shard count, negative TTL, struct_size
-   too small), BC_NO_MEMORY. */
+   BC_INVALID_ARGUMENT (unknown policy, bad shard count, max_entries smaller than
+   the shard count, negative TTL, struct_size smaller than this header's struct; a
+   larger struct_size, from a newer header, is accepted and its extra fields are
+   ignored), BC_NO_MEMORY. */
 BC_API int32_t bc_store_new(const bc_store_options *o, bc_store **out);
 
 /* Frees the store and every entry, and stops its expiry sweeper (joins its
@@ -145,7 +149,9 @@ BC_API int32_t bc_store_get(bc_store *s, const void *key, size_t key_len,
 /* Like bc_store_get, but copies the value into the caller's buffer buf of
    buf_cap bytes (buf may be NULL if buf_cap is 0). *val_len receives the value's
    length. If the value does not fit, nothing is copied and BC_BUFFER_TOO_SMALL
-   is returned with *val_len set to the length needed. No memory is allocated. */
+   is returned with *val_len set to the length needed. No memory is allocated.
+   Errors as bc_store_get; BC_MISUSE if val_len is NULL; BC_INVALID_ARGUMENT if buf
+   is NULL with buf_cap > 0. */
 BC_API int32_t bc_store_get_into(bc_store *s, const void *key, size_t key_len,
                                  void *buf, size_t buf_cap, size_t *val_len);
 
@@ -181,7 +187,8 @@ BC_API int32_t bc_store_get_stats(bc_store *s, bc_store_stats *out, size_t out_s
 typedef struct bc_group bc_group;
 
 /* Where a loader puts its result. Valid only during the loader call that
-   received it. */
+   received it; a sink kept past that call is detected (BC_MISUSE), never
+   dereferenced. */
 typedef struct bc_sink bc_sink;
 
 /* A loader is called on a miss, on the thread that called bc_group_get, at most
@@ -203,8 +210,8 @@ BC_API int32_t bc_sink_set_value(bc_sink *sink, const void *val, size_t val_len)
    BC_TTL_NEVER = never expire. Errors: BC_MISUSE, BC_INVALID_ARGUMENT. */
 BC_API int32_t bc_sink_set_ttl(bc_sink *sink, int64_t ttl_ms);
 
-/* Records a failure message (copied, NUL-terminated) for bc_group_get to
-   report. Errors: BC_MISUSE. */
+/* Records a failure message (copied, NUL-terminated; NULL records "(no message)")
+   for bc_group_get to report. Errors: BC_MISUSE. */
 BC_API int32_t bc_sink_set_error(bc_sink *sink, const char *message);
 
 typedef struct bc_group_options {
@@ -282,9 +289,9 @@ BC_API int32_t bc_ring_remove(bc_ring *r, const char *node);
 /* Number of nodes on the ring (0 if r is NULL). */
 BC_API uint32_t bc_ring_node_count(const bc_ring *r);
 
-/* The node that owns key. On BC_OK *node is a NUL-terminated copy of its name,
-   released with bc_free. Errors: BC_NOT_FOUND (empty ring), BC_MISUSE,
-   BC_INVALID_ARGUMENT, BC_NO_MEMORY. */
+/* The node that owns key (at most BC_MAX_KEY_LEN bytes). On BC_OK *node is a
+   NUL-terminated copy of its name, released with bc_free. Errors: BC_NOT_FOUND
+   (empty ring), BC_MISUSE, BC_INVALID_ARGUMENT, BC_TOO_LARGE, BC_NO_MEMORY. */
 BC_API int32_t bc_ring_lookup(const bc_ring *r, const void *key, size_t key_len,
                               char **node);
 
