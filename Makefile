@@ -7,6 +7,7 @@ SHELL := /bin/bash
 LIBDIR      := build/lib
 BINDIR      := build/bin
 LIB         := $(LIBDIR)/libblockcache.so
+JEMALLOC    := .deps/jemalloc/lib/libjemalloc_pic.a
 STATIC_SCRATCH := .build-static
 SWIFT       ?= swift
 PYTHON      ?= python3
@@ -19,7 +20,9 @@ deps:
 	@bash scripts/setup.sh
 
 # The shipped library: release, Swift runtime linked statically, only bc_* exported.
-$(LIB): deps $(shell find Sources include -type f) Package.swift
+$(LIB): deps $(shell find Sources include -type f) Package.swift $(wildcard $(JEMALLOC))
+	@# SwiftPM does not see the jemalloc archive as an input: force the relink.
+	rm -f $(STATIC_SCRATCH)/release/libblockcache.so
 	$(SWIFT) build -c release --product blockcache -Xswiftc -static-stdlib --scratch-path $(STATIC_SCRATCH)
 	@mkdir -p $(LIBDIR)
 	@# Debug info stripped: valgrind 3.19 cannot read the DWARF 5 that clang emits.

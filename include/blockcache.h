@@ -88,6 +88,10 @@ BC_API const char *bc_strerror(int32_t code);
    Valid until the next bc_* call on this thread; copy it to keep it. */
 BC_API const char *bc_last_error_message(void);
 
+/* Status code of the last failed call on the calling thread (BC_OK if none);
+   the code that goes with bc_last_error_message(). */
+BC_API int32_t bc_last_error_code(void);
+
 /* Releases memory returned by this library (values from *_get, strings from
    bc_ring_lookup). NULL is a no-op. Never pass memory from anywhere else. */
 BC_API void bc_free(void *p);

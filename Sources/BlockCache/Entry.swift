@@ -93,6 +93,17 @@ struct Entry: Equatable {
         hasExpiry ? raw.load(fromByteOffset: Entry.headerSize, as: Int64.self) : 0
     }
 
+    /// Replaces the value (and deadline) in place. The caller has checked that the
+    /// new block size has the same allocator size class and the same expiry layout.
+    @inline(__always)
+    func overwrite(value: UnsafeRawBufferPointer, expiry: Int64) {
+        raw.storeBytes(of: UInt32(value.count), toByteOffset: 20, as: UInt32.self)
+        if hasExpiry { raw.storeBytes(of: expiry, toByteOffset: Entry.headerSize, as: Int64.self) }
+        if let v = value.baseAddress, value.count > 0 {
+            (raw + keyOffset + keyLength).copyMemory(from: v, byteCount: value.count)
+        }
+    }
+
     @inline(__always) var keyOffset: Int { Entry.headerSize + (hasExpiry ? Entry.expirySize : 0) }
     @inline(__always) var blockSize: Int { keyOffset + keyLength + valueLength }
 

@@ -8,9 +8,9 @@ import CBlockCacheAlloc
 /// A class so that the store and its sweeper thread can share it; the shards are
 /// reached through raw pointers so that the hit path does no reference counting.
 final class ShardArray: @unchecked Sendable {
+    /// Each shard's block: its lock word (a bclock, see blockcache_lock.h) at
+    /// offset 0, which protects `state`, then the `Shard` at ``shardOffset``.
     struct Shard: ~Copyable {
-        /// Protects `state`.
-        let lock = Mutex<Void>(())
         /// The index table's address and mask, published after every change for
         /// lock-free prefetching (see ``prefetch(_:hash:)``).
         let tableAddress = Atomic<UInt>(0)
@@ -18,6 +18,7 @@ final class ShardArray: @unchecked Sendable {
         var state: ShardState
     }
     static let shardAlignment = 128
+    static let shardOffset = 8
 
     let count: Int
     private let shards: UnsafeMutablePointer<UnsafeMutablePointer<Shard>>
@@ -26,10 +27,12 @@ final class ShardArray: @unchecked Sendable {
     init(policy: EvictionPolicy, budgets: [(entries: Int, bytes: Int)]) {
         count = budgets.count
         shards = .allocate(capacity: count)
-        let size = (MemoryLayout<Shard>.stride + Self.shardAlignment - 1) / Self.shardAlignment * Self.shardAlignment
+        let size = (Self.shardOffset + MemoryLayout<Shard>.stride + Self.shardAlignment - 1)
+            / Self.shardAlignment * Self.shardAlignment
         for i in 0..<count {
             let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.shardAlignment)
-            let p = raw.bindMemory(to: Shard.self, capacity: 1)
+            raw.bindMemory(to: UInt32.self, capacity: 1).initialize(to: 0)
+            let p = (raw + Self.shardOffset).bindMemory(to: Shard.self, capacity: 1)
             p.initialize(to: Shard(state: ShardState(policy: policy, maxEntries: budgets[i].entries, maxBytes: budgets[i].bytes)))
             shards[i] = p
             publishTable(p)
@@ -39,7 +42,7 @@ final class ShardArray: @unchecked Sendable {
     deinit {
         for i in 0..<count {
             shards[i].deinitialize(count: 1)
-            UnsafeMutableRawPointer(shards[i]).deallocate()
+            (UnsafeMutableRawPointer(shards[i]) - Self.shardOffset).deallocate()
         }
         shards.deallocate()
     }
@@ -65,12 +68,19 @@ final class ShardArray: @unchecked Sendable {
         }
     }
 
+    /// The address of a shard's lock word: stable, since shards never move.
+    @inline(__always)
+    private static func lockWord(_ shard: UnsafeMutablePointer<Shard>) -> UnsafeMutablePointer<UInt32> {
+        (UnsafeMutableRawPointer(shard) - shardOffset).assumingMemoryBound(to: UInt32.self)
+    }
+
     /// Runs `body`, which may replace shard `i`'s index table, under its lock.
     @inline(__always)
     func withShardResizing<R>(_ i: Int, _ body: (inout ShardState) -> R) -> R {
         let shard = shards[i]
-        shard.pointee.lock._unsafeLock()
-        defer { shard.pointee.lock._unsafeUnlock() }
+        let lock = Self.lockWord(shard)
+        bclock_lock(lock)
+        defer { bclock_unlock(lock) }
         let result = body(&shard.pointee.state)
         publishTable(shard)
         return result
@@ -79,14 +89,15 @@ final class ShardArray: @unchecked Sendable {
     /// Runs `body` on shard `i` under its lock. `body` must not grow the index
     /// (use ``withShardResizing(_:_:)`` for sets).
     ///
-    /// `Mutex<Void>`'s lock and unlock rather than `Mutex<ShardState>.withLock`: the
-    /// latter's `inout sending` parameter cannot be handed to a closure that also
-    /// captures the caller's (non-Sendable) key and value buffers.
+    /// A bclock rather than `Mutex<ShardState>.withLock`: see blockcache_lock.h for
+    /// the cost reasons; also, `withLock`'s `inout sending` parameter cannot be handed
+    /// to a closure that captures the caller's (non-Sendable) key and value buffers.
     @inline(__always)
     func withShard<R>(_ i: Int, _ body: (inout ShardState) -> R) -> R {
         let shard = shards[i]
-        shard.pointee.lock._unsafeLock()
-        defer { shard.pointee.lock._unsafeUnlock() }
+        let lock = Self.lockWord(shard)
+        bclock_lock(lock)
+        defer { bclock_unlock(lock) }
         return body(&shard.pointee.state)
     }
 }

@@ -114,21 +114,32 @@ struct ShardState: ~Copyable {
         let size = Entry.blockSize(keyLength: key.count, valueLength: value.count, hasExpiry: expiry != 0)
         let charge = Self.charge(blockSize: size)
         if charge > maxBytes { return .tooLarge(charge: charge, budget: maxBytes) }
-        guard let fresh = Entry.make(key: key, value: value, expiry: expiry) else { return .noMemory }
-        precondition(UInt64(fresh.bits) & ~Self.pointerMask == 0, "BlockCache: allocator returned an address above 2^48")
 
         var (index, found) = findSlot(key, hash: hash)
         if found {
+            let old = entry(at: index)
+            if old.hasExpiry == (expiry != 0),
+               Allocator.sizeClass(old.blockSize) == Allocator.sizeClass(size)
+            {
+                // Same size class and layout: overwrite in place. The charge is the same,
+                // so nothing needs evicting; the replacement counts as an access.
+                old.overwrite(value: value, expiry: expiry)
+                lists.access(old, charge: charge)
+                sets &+= 1
+                return .stored
+            }
+        }
+        guard let fresh = Entry.make(key: key, value: value, expiry: expiry) else { return .noMemory }
+        precondition(UInt64(fresh.bits) & ~Self.pointerMask == 0, "BlockCache: allocator returned an address above 2^48")
+
+        if found {
             // Replace in place; a replacement counts as an access (LRU2 rule 2).
             let old = entry(at: index)
-            let wasProtected = old.isProtected
             lists.remove(old, charge: Self.charge(of: old))
             old.deallocate()
             slots[index] = Self.slot(fresh, hash: hash)
             lists.insert(fresh, charge: charge)
-            if wasProtected || lists.policy == .lru2 {
-                lists.access(fresh, charge: charge)
-            }
+            lists.access(fresh, charge: charge)  // LRU: already at the front; LRU2: promoted
         } else {
             if (count + 1) * Self.maxLoad.denominator > capacity * Self.maxLoad.numerator {
                 grow()

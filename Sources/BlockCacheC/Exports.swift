@@ -19,26 +19,25 @@ func status(_ code: CacheError.Code) -> Int32 {
     }
 }
 
-func setError(_ message: String) {
-    message.withCString { bcabi_set_error($0) }
+func setError(_ code: Int32, _ message: String) {
+    message.withCString { bcabi_set_error(code, $0) }
 }
 
 @inline(__always)
-func setError(_ message: StaticString) {
-    UnsafeRawPointer(message.utf8Start).withMemoryRebound(to: CChar.self, capacity: message.utf8CodeUnitCount + 1) {
-        bcabi_set_error($0)
-    }
+func setError(_ code: Int32, _ message: StaticString) {
+    bcabi_set_error(code, cString(message))
 }
 
 @inline(never)
 func fail(_ function: StaticString, _ error: CacheError) -> Int32 {
-    setError("\(function): \(error.message)")
-    return status(error.code)
+    let code = status(error.code)
+    setError(code, "\(function): \(error.message)")
+    return code
 }
 
 @inline(never)
 func misuse(_ function: StaticString, _ what: String) -> Int32 {
-    setError("\(function): \(what)")
+    setError(BC_MISUSE, "\(function): \(what)")
     return BC_MISUSE
 }
 
@@ -140,6 +139,9 @@ public func bc_strerror(_ code: Int32) -> UnsafePointer<CChar> {
 
 @_cdecl("bc_last_error_message")
 public func bc_last_error_message() -> UnsafePointer<CChar> { bcabi_last_error() }
+
+@_cdecl("bc_last_error_code")
+public func bc_last_error_code() -> Int32 { bcabi_last_error_code() }
 
 @_cdecl("bc_free")
 public func bc_free(_ p: UnsafeMutableRawPointer?) { Allocator.free(p) }

@@ -191,7 +191,7 @@ public func bc_group_delete(_ g: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen:
             Result { () throws(CacheError) in try h.group.delete(kb) }
         }.get()
         if !removed {
-            setError("bc_group_delete: key not found")
+            setError(BC_NOT_FOUND, "bc_group_delete: key not found")
             return BC_NOT_FOUND
         }
         return BC_OK

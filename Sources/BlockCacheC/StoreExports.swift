@@ -102,7 +102,7 @@ public func bc_store_get(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UI
             Result { () throws(CacheError) in try store.copyValue(forKey: kb) }
         }.get()
         guard let copy else {
-            setError("bc_store_get: key not found")
+            setError(BC_NOT_FOUND, "bc_store_get: key not found")
             return BC_NOT_FOUND
         }
         val.pointee = copy.baseAddress
@@ -129,12 +129,12 @@ public func bc_store_get_into(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLe
             Result { () throws(CacheError) in try store.copyValue(forKey: kb, into: out) }
         }.get()
         guard let n else {
-            setError("bc_store_get_into: key not found")
+            setError(BC_NOT_FOUND, "bc_store_get_into: key not found")
             return BC_NOT_FOUND
         }
         valLen.pointee = UInt(n)
         if n > out.count {
-            setError("bc_store_get_into: the value does not fit the buffer; val_len has the length needed")
+            setError(BC_BUFFER_TOO_SMALL, "bc_store_get_into: the value does not fit the buffer; val_len has the length needed")
             return BC_BUFFER_TOO_SMALL
         }
         return BC_OK
@@ -150,7 +150,7 @@ public func bc_store_delete(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen:
             Result { () throws(CacheError) in try store.delete(kb) }
         }.get()
         if !removed {
-            setError("bc_store_delete: key not found")
+            setError(BC_NOT_FOUND, "bc_store_delete: key not found")
             return BC_NOT_FOUND
         }
         return BC_OK

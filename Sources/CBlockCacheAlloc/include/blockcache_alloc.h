@@ -1,4 +1,7 @@
-// The allocator seam of the BlockCache engine.
+// The platform seam of the BlockCache engine: allocator, prefetch, and (in
+// blockcache_lock.h) the shard lock.
+//
+// The allocator:
 //
 // Entries and the memory handed to callers come from a private jemalloc build
 // (symbols prefixed bcje_, see scripts/build-jemalloc.sh) when it is linked into the
@@ -13,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "blockcache_lock.h"
 
 #ifdef __cplusplus
 extern "C" {

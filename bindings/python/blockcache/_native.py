@@ -188,6 +188,8 @@ bc_allocator_name = _declare("bc_allocator_name", c_char_p, [])
 bc_strerror = _declare("bc_strerror", c_char_p, [c_int32])
 # const char *bc_last_error_message(void);
 bc_last_error_message = _declare("bc_last_error_message", c_char_p, [])
+# int32_t bc_last_error_code(void);
+bc_last_error_code = _declare("bc_last_error_code", c_int32, [])
 # void bc_free(void *p);
 bc_free = _declare("bc_free", None, [c_void_p])
 # uint64_t bc_hash64(const void *data, size_t len);
