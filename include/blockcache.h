@@ -26,6 +26,13 @@
  * same BC_VERSION_MAJOR (the SONAME carries the major version). Structs that may
  * grow start with a struct_size field that the *_init function fills; new fields
  * are only ever appended, so a caller built against an older header keeps working.
+ * No struct embeds another growable struct by value: it points to it instead
+ * (bc_group_options.store), or a separate function returns it
+ * (bc_group_get_store_stats). Structs the library fills (the *_stats) are
+ * written up to the out_size the caller passes. bc_store_options_init and
+ * bc_group_options_init write exactly the struct of this header version; a
+ * release that appends fields adds new init functions that take the caller's
+ * struct size, and keeps these writing this layout.
  */
 #ifndef BLOCKCACHE_H
 #define BLOCKCACHE_H
@@ -219,20 +226,28 @@ BC_API int32_t bc_sink_set_ttl(bc_sink *sink, int64_t ttl_ms);
 BC_API int32_t bc_sink_set_error(bc_sink *sink, const char *message);
 
 typedef struct bc_group_options {
-    uint32_t struct_size;     /* sizeof(bc_group_options); set by bc_group_options_init. */
-    const char *name;         /* Namespace name, non-empty; copied. */
-    bc_store_options store;   /* Budget, policy, shards and default TTL of the group's store. */
-    bc_loader_fn loader;      /* Required. */
-    void *user_data;          /* Passed to every loader call; the caller keeps it alive
-                                 until bc_group_free returns. */
+    uint32_t struct_size;           /* sizeof(bc_group_options); set by bc_group_options_init. */
+    const char *name;               /* Namespace name, non-empty; copied. */
+    const bc_store_options *store;  /* Budget, policy, shards and default TTL of the group's
+                                       store. NULL = store defaults (as bc_store_new with NULL
+                                       options); otherwise it must point to a struct filled by
+                                       bc_store_options_init. Read only during bc_group_new,
+                                       never retained. */
+    bc_loader_fn loader;            /* Required. */
+    void *user_data;                /* Passed to every loader call; the caller keeps it alive
+                                       until bc_group_free returns. */
 } bc_group_options;
 
-/* Fills *o with defaults (no name, no loader, store defaults). NULL is a no-op. */
+/* Fills *o with defaults (no name, no loader, no user data, store NULL = store
+   defaults). NULL is a no-op. */
 BC_API void bc_group_options_init(bc_group_options *o);
 
-/* Creates a group. On BC_OK, *out owns it; release with bc_group_free. Errors:
-   BC_MISUSE (o or out NULL), BC_INVALID_ARGUMENT (NULL loader, NULL or empty name,
-   bad store options), BC_NO_MEMORY. */
+/* Creates a group. o->store, if not NULL, is read only during this call (the
+   caller may free or reuse it afterwards). On BC_OK, *out owns the group; release
+   with bc_group_free. Errors: BC_MISUSE (o or out NULL), BC_INVALID_ARGUMENT
+   (NULL loader, NULL or empty name, struct_size smaller than this header's struct,
+   bad store options as for bc_store_new, including their struct_size),
+   BC_NO_MEMORY. */
 BC_API int32_t bc_group_new(const bc_group_options *o, bc_group **out);
 
 /* Frees the group and its store. Must not run while a get is in progress.
@@ -265,11 +280,21 @@ typedef struct bc_group_stats {
     uint64_t loads_deduplicated; /* Misses that shared another caller's load. */
     uint64_t loader_errors;      /* Loader calls that failed. */
     uint64_t loader_not_found;   /* Loader calls that reported BC_NOT_FOUND. */
-    bc_store_stats store;        /* The group's store. */
 } bc_group_stats;
 
-/* Snapshot of the group's counters; out_size as for bc_store_get_stats. */
+/* Fills *out with a snapshot of the group's counters (the counters of its store
+   come from bc_group_get_store_stats). out_size is sizeof(*out) as the caller
+   knows it; at most that many bytes are written. Errors: BC_MISUSE (g or out
+   NULL). */
 BC_API int32_t bc_group_get_stats(bc_group *g, bc_group_stats *out, size_t out_size);
+
+/* Fills *out, which the caller owns, with a snapshot of the counters of the
+   group's store, as bc_store_get_stats does for a store (each shard is read under
+   its own lock; the snapshot is not taken at the same instant as one from
+   bc_group_get_stats). out_size is sizeof(*out) as the caller knows it; at most
+   that many bytes are written. Safe to call from any thread, concurrently with
+   any other call on g except bc_group_free. Errors: BC_MISUSE (g or out NULL). */
+BC_API int32_t bc_group_get_store_stats(bc_group *g, bc_store_stats *out, size_t out_size);
 
 /* ---- Ring: consistent hashing of keys onto named nodes -------------------- */
 

@@ -117,7 +117,6 @@ public func bc_group_options_init(_ o: UnsafeMutablePointer<bc_group_options>?) 
     guard let o else { return }
     o.pointee = bc_group_options()
     o.pointee.struct_size = UInt32(MemoryLayout<bc_group_options>.size)
-    withUnsafeMutablePointer(to: &o.pointee.store) { fillDefaults($0) }
 }
 
 @_cdecl("bc_group_new")
@@ -132,9 +131,7 @@ public func bc_group_new(_ o: UnsafePointer<bc_group_options>?, _ out: UnsafeMut
         }
         guard let namePointer = opts.name else { throw CacheError(.invalidArgument, "name is NULL") }
         guard let function = opts.loader else { throw CacheError(.invalidArgument, "loader is NULL") }
-        let config = try withUnsafePointer(to: opts.store) { (p: UnsafePointer<bc_store_options>) in
-            Result { () throws(CacheError) in try configuration(p) }
-        }.get()
+        let config = try configuration(opts.store)
         let loader = CLoader(function: function, userData: opts.user_data)
         let group = try Group(name: string(namePointer), configuration: config) { key in try loader.load(key) }
         out.pointee = OpaquePointer(GroupRef.passRetained(GroupHandle(group: group)).toOpaque())
@@ -217,8 +214,16 @@ public func bc_group_get_stats(_ g: OpaquePointer?, _ out: UnsafeMutablePointer<
     c.loads_deduplicated = s.loadsDeduplicated
     c.loader_errors = s.loaderErrors
     c.loader_not_found = s.loaderNotFound
-    c.store = cStats(s.store)
     copyOut(c, to: UnsafeMutableRawPointer(out), size: size)
+    return BC_OK
+}
+
+@_cdecl("bc_group_get_store_stats")
+public func bc_group_get_store_stats(_ g: OpaquePointer?, _ out: UnsafeMutablePointer<bc_store_stats>?, _ size: UInt) -> Int32 {
+    guard let g else { return misuse("bc_group_get_store_stats", "group is NULL") }
+    guard let out else { return misuse("bc_group_get_store_stats", "out is NULL") }
+    let s = groupRef(g)._withUnsafeGuaranteedRef { $0.group.store.stats() }
+    copyOut(cStats(s), to: UnsafeMutableRawPointer(out), size: size)
     return BC_OK
 }
 

@@ -128,8 +128,10 @@ int main(int argc, char **argv)
     struct workload w[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     bc_group_options o;
+    bc_store_options so;
     bc_group *g = NULL;
     bc_group_stats st;
+    bc_store_stats sst;
     double *cdf, sum = 0, t0, elapsed;
     long i, wrong = 0, errors = 0;
     int32_t rc;
@@ -150,11 +152,13 @@ int main(int argc, char **argv)
     for (i = 0; i < keys; i++)
         cdf[i] /= sum;
 
+    bc_store_options_init(&so);
+    so.max_entries = (uint64_t)(keys / 2 > 0 ? keys / 2 : 1); /* half the key space */
     bc_group_options_init(&o);
     o.name = "users";
     o.loader = db_loader;
     o.user_data = &db;
-    o.store.max_entries = (uint64_t)(keys / 2 > 0 ? keys / 2 : 1); /* half the key space */
+    o.store = &so; /* read by bc_group_new only */
     rc = bc_group_new(&o, &g);
     if (rc != BC_OK) {
         fprintf(stderr, "bc_group_new: %s (%s)\n", bc_strerror(rc), bc_last_error_message());
@@ -184,17 +188,19 @@ int main(int argc, char **argv)
     elapsed = now_s() - t0;
 
     memset(&st, 0, sizeof st);
+    memset(&sst, 0, sizeof sst);
     bc_group_get_stats(g, &st, sizeof st);
+    bc_group_get_store_stats(g, &sst, sizeof sst);
     printf("group \"%s\": %ld gets over %ld keys (Zipf-like), %d threads, cache holds %" PRIu64
            " entries\n",
-           bc_group_name(g), gets, keys, threads, st.store.max_entries);
+           bc_group_name(g), gets, keys, threads, sst.max_entries);
     printf("  hits          %" PRIu64 " (%.1f%%)\n", st.hits,
            st.gets ? 100.0 * (double)st.hits / (double)st.gets : 0.0);
     printf("  misses        %" PRIu64 "\n", st.misses);
     printf("  loader calls  %ld (stats: loads %" PRIu64 ", deduplicated %" PRIu64 ")\n",
            db.queries, st.loads, st.loads_deduplicated);
-    printf("  evictions     %" PRIu64 ", entries now %" PRIu64 "\n", st.store.evictions,
-           st.store.entries);
+    printf("  evictions     %" PRIu64 ", entries now %" PRIu64 "\n", sst.evictions,
+           sst.entries);
     printf("  elapsed       %.2f s (without the cache: about %.1f s of queries)\n", elapsed,
            (double)gets * (double)DB_LATENCY_NS / 1e9 / threads);
     printf("  wrong values  %ld, errors %ld\n", wrong, errors);

@@ -943,13 +943,17 @@ static int32_t test_loader(void *user_data, const void *key, size_t key_len, bc_
 static bc_group *make_group(struct loader_ctx *c, const char *name)
 {
     bc_group_options o;
+    bc_store_options so;
     bc_group *g = NULL;
     bc_group_options_init(&o);
+    bc_store_options_init(&so);
+    so.sweep_interval_ms = -1;
     o.name = name;
     o.loader = test_loader;
     o.user_data = c;
-    o.store.sweep_interval_ms = -1;
+    o.store = &so;
     CHECK_RC(BC_OK, bc_group_new(&o, &g));
+    memset(&so, 0xA5, sizeof so); /* read only during bc_group_new, never retained */
     CHECK(g != NULL);
     if (c != NULL)
         c->g = g;
@@ -961,6 +965,14 @@ static bc_group_stats group_stats(bc_group *g)
     bc_group_stats st;
     memset(&st, 0, sizeof st);
     CHECK_RC(BC_OK, bc_group_get_stats(g, &st, sizeof st));
+    return st;
+}
+
+static bc_store_stats group_store_stats(bc_group *g)
+{
+    bc_store_stats st;
+    memset(&st, 0, sizeof st);
+    CHECK_RC(BC_OK, bc_group_get_store_stats(g, &st, sizeof st));
     return st;
 }
 
@@ -986,6 +998,7 @@ static void test_group(void)
     struct loader_ctx c;
     bc_group *g;
     bc_group_stats st;
+    bc_store_stats sst;
     void *val;
     size_t len;
     char name[16];
@@ -1015,7 +1028,32 @@ static void test_group(void)
     CHECK_EQ(st.loads_deduplicated, 0);
     CHECK_EQ(st.loader_errors, 0);
     CHECK_EQ(st.loader_not_found, 0);
-    CHECK_EQ(st.store.entries, 1);
+    sst = group_store_stats(g);
+    CHECK_EQ(sst.entries, 1);
+    CHECK_EQ(sst.sets, 1);
+    CHECK_EQ(sst.hits, 1);
+    CHECK_EQ(sst.misses, 1);
+    CHECK_EQ(sst.max_bytes, 0);
+    CHECK_EQ(sst.max_entries, 0);
+    CHECK(sst.shards >= 1);
+    CHECK(sst.bytes > 0);
+    CHECK_EQ(sst.reserved, 0);
+    /* out_size is honored: a shorter struct gets only its bytes. */
+    {
+        unsigned char raw[sizeof(bc_store_stats) + 8];
+        memset(raw, 0xEE, sizeof raw);
+        CHECK_RC(BC_OK, bc_group_get_store_stats(g, (bc_store_stats *)(void *)raw,
+                                                 offsetof(bc_store_stats, misses)));
+        CHECK_EQ(((bc_store_stats *)(void *)raw)->hits, 1);
+        CHECK_EQ(raw[offsetof(bc_store_stats, misses)], 0xEE);
+        memset(raw, 0xEE, sizeof raw);
+        CHECK_RC(BC_OK, bc_group_get_store_stats(g, (bc_store_stats *)(void *)raw, 0));
+        CHECK_EQ(raw[0], 0xEE);
+        /* A larger out_size (a newer header's struct) writes no more than this one. */
+        CHECK_RC(BC_OK, bc_group_get_store_stats(g, (bc_store_stats *)(void *)raw, sizeof raw));
+        CHECK_EQ(((bc_store_stats *)(void *)raw)->entries, 1);
+        CHECK_EQ(raw[sizeof(bc_store_stats)], 0xEE);
+    }
 
     /* Not found: nothing cached, the next get asks again. */
     val = (void *)msg;
@@ -1027,7 +1065,7 @@ static void test_group(void)
     CHECK_EQ(c.calls, 3);
     st = group_stats(g);
     CHECK_EQ(st.loader_not_found, 2);
-    CHECK_EQ(st.store.entries, 1);
+    CHECK_EQ(group_store_stats(g).entries, 1);
 
     /* Loader error with a message. */
     val = NULL;
@@ -1048,7 +1086,7 @@ static void test_group(void)
     st = group_stats(g);
     CHECK_EQ(st.loader_errors, 4);
     CHECK_EQ(st.loads, 7);
-    CHECK_EQ(st.store.entries, 1);
+    CHECK_EQ(group_store_stats(g).entries, 1);
 
     /* Loader TTL. */
     CHECK(group_value(g, "ttl-1", "v:ttl-1"));
@@ -1057,8 +1095,7 @@ static void test_group(void)
     sleep_ms(100);
     CHECK(group_value(g, "ttl-1", "v:ttl-1"));
     CHECK_EQ(c.calls, 9);
-    st = group_stats(g);
-    CHECK(st.store.expirations >= 1);
+    CHECK(group_store_stats(g).expirations >= 1);
 
     /* Bad bc_sink_* calls inside a loader; the load still succeeds. */
     CHECK(group_value(g, "checks", "v:checks"));
@@ -1113,6 +1150,7 @@ static void test_group(void)
         CHECK_RC(BC_INVALID_ARGUMENT, bc_group_delete(g, NULL, 2));
         CHECK_RC(BC_TOO_LARGE, bc_group_delete(g, &one, SIZE_MAX));
         CHECK_RC(BC_MISUSE, bc_group_get_stats(g, NULL, sizeof st));
+        CHECK_RC(BC_MISUSE, bc_group_get_store_stats(g, NULL, sizeof sst));
         CHECK_EQ(c.calls, before); /* none of these reached the loader */
     }
     bc_group_free(g);
@@ -1120,16 +1158,22 @@ static void test_group(void)
     /* A loaded value too large for the store is returned but not cached. */
     {
         bc_group_options o;
+        bc_store_options so;
         bc_group *small = NULL;
         memset(&c, 0, sizeof c);
         bc_group_options_init(&o);
+        bc_store_options_init(&so);
+        so.shards = 1;
+        so.max_bytes = 1024;
         o.name = "small";
         o.loader = test_loader;
         o.user_data = &c;
-        o.store.shards = 1;
-        o.store.max_bytes = 1024;
+        o.store = &so;
         CHECK_RC(BC_OK, bc_group_new(&o, &small));
         if (small != NULL) {
+            sst = group_store_stats(small);
+            CHECK_EQ(sst.shards, 1);
+            CHECK_EQ(sst.max_bytes, 1024);
             val = NULL;
             len = 0;
             CHECK_RC(BC_OK, bc_group_get(small, "big", 3, &val, &len));
@@ -1140,7 +1184,7 @@ static void test_group(void)
             CHECK_RC(BC_OK, bc_group_get(small, "big", 3, &val, &len));
             bc_free(val);
             CHECK_EQ(c.calls, 2);
-            CHECK_EQ(group_stats(small).store.entries, 0);
+            CHECK_EQ(group_store_stats(small).entries, 0);
             bc_group_free(small);
         }
     }
@@ -1148,15 +1192,18 @@ static void test_group(void)
 
 static void test_group_misuse(void)
 {
-    struct loader_ctx c;
+    struct loader_ctx c, d;
     bc_group_options o;
+    bc_store_options so;
     bc_group *g;
     bc_group_stats st;
+    bc_store_stats sst;
     void *val = NULL;
     size_t len = 0;
 
     section("group misuse");
     memset(&c, 0, sizeof c);
+    memset(&d, 0, sizeof d);
     bc_group_options_init(NULL); /* no-op */
     bc_group_free(NULL);         /* no-op */
 
@@ -1165,8 +1212,7 @@ static void test_group_misuse(void)
     CHECK(o.name == NULL);
     CHECK(o.loader == NULL);
     CHECK(o.user_data == NULL);
-    CHECK_EQ(o.store.struct_size, sizeof(bc_store_options));
-    CHECK(o.store.policy == NULL);
+    CHECK(o.store == NULL);
 
     CHECK_RC(BC_MISUSE, bc_group_new(NULL, &g));
     CHECK_RC(BC_MISUSE, bc_group_new(&o, NULL));
@@ -1174,6 +1220,7 @@ static void test_group_misuse(void)
 #define BAD_GROUP(assignments)                                       \
     do {                                                             \
         bc_group_options_init(&o);                                   \
+        bc_store_options_init(&so);                                  \
         o.name = "g";                                                \
         o.loader = test_loader;                                      \
         o.user_data = &c;                                            \
@@ -1185,18 +1232,62 @@ static void test_group_misuse(void)
     BAD_GROUP(o.loader = NULL);
     BAD_GROUP(o.name = NULL);
     BAD_GROUP(o.name = "");
-    BAD_GROUP(o.store.policy = "nope");
-    BAD_GROUP(o.store.shards = 3);
-    BAD_GROUP(o.store.default_ttl_ms = -5);
+    BAD_GROUP(so.policy = "nope"; o.store = &so);
+    BAD_GROUP(so.shards = 3; o.store = &so);
+    BAD_GROUP(so.default_ttl_ms = -5; o.store = &so);
     BAD_GROUP(o.struct_size = 0);
-    BAD_GROUP(o.store.struct_size = 0);
+    BAD_GROUP(o.struct_size = (uint32_t)offsetof(bc_group_options, user_data));
+    BAD_GROUP(so.struct_size = 0; o.store = &so);
+    BAD_GROUP(so.struct_size = (uint32_t)offsetof(bc_store_options, sweep_interval_ms); o.store = &so);
 #undef BAD_GROUP
+
+    /* store NULL (what bc_group_options_init leaves) means the store defaults:
+       automatic shards, no budget. */
+    bc_group_options_init(&o);
+    o.name = "defaults";
+    o.loader = test_loader;
+    o.user_data = &d;
+    g = NULL;
+    CHECK_RC(BC_OK, bc_group_new(&o, &g));
+    if (g != NULL) {
+        bc_store *ref = NULL;
+        bc_store_stats want, got;
+        CHECK_RC(BC_OK, bc_store_new(NULL, &ref));
+        memset(&want, 0, sizeof want);
+        if (ref != NULL)
+            CHECK_RC(BC_OK, bc_store_get_stats(ref, &want, sizeof want));
+        got = group_store_stats(g);
+        CHECK_EQ(got.max_bytes, 0);
+        CHECK_EQ(got.max_entries, 0);
+        CHECK_EQ(got.entries, 0);
+        CHECK_EQ(got.shards, want.shards);
+        CHECK(group_value(g, "dflt", "v:dflt"));
+        CHECK_EQ(group_store_stats(g).entries, 1);
+        bc_store_free(ref);
+        bc_group_free(g);
+    }
+    /* Store options that bc_store_options_init filled and left alone are the
+       same defaults. */
+    bc_group_options_init(&o);
+    bc_store_options_init(&so);
+    o.name = "explicit-defaults";
+    o.loader = test_loader;
+    o.user_data = &d;
+    o.store = &so;
+    g = NULL;
+    CHECK_RC(BC_OK, bc_group_new(&o, &g));
+    if (g != NULL) {
+        CHECK_EQ(group_store_stats(g).max_entries, 0);
+        bc_group_free(g);
+    }
 
     CHECK_RC(BC_MISUSE, bc_group_get(NULL, "k", 1, &val, &len));
     CHECK(val == NULL);
     CHECK_RC(BC_MISUSE, bc_group_set(NULL, "k", 1, "v", 1, 0));
     CHECK_RC(BC_MISUSE, bc_group_delete(NULL, "k", 1));
     CHECK_RC(BC_MISUSE, bc_group_get_stats(NULL, &st, sizeof st));
+    CHECK_RC(BC_MISUSE, bc_group_get_store_stats(NULL, &sst, sizeof sst));
+    CHECK_RC(BC_MISUSE, bc_group_get_store_stats(NULL, NULL, sizeof sst));
     CHECK_RC(BC_MISUSE, bc_sink_set_value(NULL, "v", 1));
     CHECK_RC(BC_MISUSE, bc_sink_set_ttl(NULL, 10));
     CHECK_RC(BC_MISUSE, bc_sink_set_error(NULL, "x"));

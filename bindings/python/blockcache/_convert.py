@@ -92,11 +92,12 @@ _SCRATCH_WORDS = 128
 def init_options(init_fn, cls: Type[S]) -> S:
     """Runs a ``bc_*_options_init`` function and returns its defaults as ``cls``.
 
-    The init functions take no size argument and write the *library's*
-    sizeof(options) bytes. A newer 1.x library may have appended fields, so
-    they write into an oversized scratch buffer, and only the fields this
-    binding knows are kept. struct_size is then set to this binding's size so
-    the library reads no further than that.
+    The init functions take no size argument. The header's ABI rule says they
+    write exactly the 1.0 layout in every 1.x release (a release that appends
+    fields adds new, sized init functions); they still write into an oversized
+    scratch buffer, as a guard, and only the fields this binding knows are
+    kept. struct_size is then set to this binding's size so the library reads
+    no further than that.
     """
     scratch = (ctypes.c_uint64 * _SCRATCH_WORDS)()
     init_fn(cast(scratch, POINTER(cls)))

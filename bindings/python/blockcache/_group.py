@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from ctypes import byref, c_size_t, c_void_p, sizeof, string_at
+from ctypes import byref, c_size_t, c_void_p, pointer, sizeof, string_at
 from dataclasses import dataclass, fields
 from typing import Callable, Optional, Tuple, Union
 
@@ -29,7 +29,11 @@ Loader = Callable[[bytes], LoaderResult]
 
 @dataclass(frozen=True)
 class GroupStats:
-    """A snapshot of a group's counters (see bc_group_stats in blockcache.h)."""
+    """A snapshot of a group's counters (see bc_group_stats in blockcache.h).
+
+    ``store`` holds the counters of the group's store, read right after the
+    group's own (bc_group_get_store_stats): the two are not one atomic instant.
+    """
 
     gets: int
     hits: int
@@ -41,9 +45,9 @@ class GroupStats:
     store: StoreStats
 
     @classmethod
-    def _from_c(cls, s: N.bc_group_stats) -> "GroupStats":
+    def _from_c(cls, s: N.bc_group_stats, store: N.bc_store_stats) -> "GroupStats":
         d = {f.name: getattr(s, f.name) for f in fields(cls) if f.name != "store"}
-        return cls(store=StoreStats._from_c(s.store), **d)
+        return cls(store=StoreStats._from_c(store), **d)
 
 
 def _make_trampoline(loader: Loader, tls: threading.local) -> Callable[[int, int, int, int], int]:
@@ -127,9 +131,13 @@ class Group:
         # The CFUNCTYPE object must outlive every call C makes through it: it is
         # kept here until the group is freed (close() drops it after bc_group_free).
         self._callback: Optional[object] = N.bc_loader_fn(_make_trampoline(loader, self._tls))
+        store = init_options(N.bc_store_options_init, N.bc_store_options)
+        fill_store_options(store, policy, max_bytes, max_entries, shards, default_ttl_ms, sweep_interval_ms)
         o = init_options(N.bc_group_options_init, N.bc_group_options)
         o.name = as_cstring(name, "name")
-        fill_store_options(o.store, policy, max_bytes, max_entries, shards, default_ttl_ms, sweep_interval_ms)
+        # bc_group_new reads the store options only during the call; `store`
+        # stays alive (a local) until it returns.
+        o.store = pointer(store)
         o.loader = self._callback  # type: ignore[assignment]
         o.user_data = None
         out = N.bc_group_p()
@@ -190,7 +198,11 @@ class Group:
         rc = N.bc_group_get_stats(self._h, byref(s), sizeof(s))
         if rc:
             raise self._error(rc)
-        return GroupStats._from_c(s)
+        st = N.bc_store_stats()
+        rc = N.bc_group_get_store_stats(self._h, byref(st), sizeof(st))
+        if rc:
+            raise self._error(rc)
+        return GroupStats._from_c(s, st)
 
     @property
     def closed(self) -> bool:

@@ -150,7 +150,7 @@ class bc_group_options(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
         ("name", c_char_p),
-        ("store", bc_store_options),
+        ("store", POINTER(bc_store_options)),  # NULL = store defaults; read by bc_group_new only
         ("loader", bc_loader_fn),
         ("user_data", c_void_p),
     ]
@@ -165,7 +165,6 @@ class bc_group_stats(Structure):
         ("loads_deduplicated", c_uint64),
         ("loader_errors", c_uint64),
         ("loader_not_found", c_uint64),
-        ("store", bc_store_stats),
     ]
 
 
@@ -261,6 +260,10 @@ bc_group_name = _declare("bc_group_name", c_char_p, [bc_group_p])
 # int32_t bc_group_get_stats(bc_group *g, bc_group_stats *out, size_t out_size);
 bc_group_get_stats = _declare(
     "bc_group_get_stats", c_int32, [bc_group_p, POINTER(bc_group_stats), c_size_t]
+)
+# int32_t bc_group_get_store_stats(bc_group *g, bc_store_stats *out, size_t out_size);
+bc_group_get_store_stats = _declare(
+    "bc_group_get_store_stats", c_int32, [bc_group_p, POINTER(bc_store_stats), c_size_t]
 )
 
 # ---- Ring ---------------------------------------------------------------------

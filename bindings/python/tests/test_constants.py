@@ -57,10 +57,14 @@ def test_struct_layouts_match_the_header():
     assert _native.bc_store_options.sweep_interval_ms.offset == 40
     assert ctypes.sizeof(_native.bc_store_stats) == 88
     assert _native.bc_store_stats.shards.offset == 80
-    assert ctypes.sizeof(_native.bc_group_options) == 8 + 8 + 48 + 8 + 8
+    # bc_group_options points to its store options; bc_group_stats has no store
+    # member (bc_group_get_store_stats returns it): both can grow at their end.
+    assert ctypes.sizeof(_native.bc_group_options) == 8 + 8 + 8 + 8 + 8
     assert _native.bc_group_options.store.offset == 16
-    assert _native.bc_group_options.loader.offset == 64
-    assert ctypes.sizeof(_native.bc_group_stats) == 7 * 8 + 88
+    assert _native.bc_group_options.loader.offset == 24
+    assert _native.bc_group_options.user_data.offset == 32
+    assert ctypes.sizeof(_native.bc_group_stats) == 7 * 8
+    assert _native.bc_group_stats.loader_not_found.offset == 48
 
 
 def test_exception_hierarchy():

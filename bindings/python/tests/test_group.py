@@ -263,6 +263,50 @@ def test_budget_applies_to_group_store():
         assert st.store.max_entries == 10
 
 
+def test_store_stats_come_from_bc_group_get_store_stats():
+    import ctypes
+
+    from blockcache import _native as N
+
+    with Group("raw", lambda k: b"v", max_entries=7, shards=2) as g:
+        g.get(b"a")
+        g.get(b"a")
+        st = N.bc_store_stats()
+        assert N.bc_group_get_store_stats(g._h, ctypes.byref(st), ctypes.sizeof(st)) == N.BC_OK
+        assert (st.entries, st.hits, st.misses, st.max_entries, st.shards) == (1, 1, 1, 7, 2)
+        py = g.stats().store
+        assert (py.entries, py.max_entries, py.shards) == (1, 7, 2)
+        # NULL out or NULL group: BC_MISUSE, nothing written.
+        assert N.bc_group_get_store_stats(g._h, None, ctypes.sizeof(st)) == N.BC_MISUSE
+        assert N.bc_last_error_code() == N.BC_MISUSE
+        assert N.bc_group_get_store_stats(None, ctypes.byref(st), ctypes.sizeof(st)) == N.BC_MISUSE
+
+
+def test_group_options_store_null_means_defaults():
+    import ctypes
+
+    from blockcache import _native as N
+    from blockcache._convert import init_options
+
+    o = init_options(N.bc_group_options_init, N.bc_group_options)
+    assert not o.store  # bc_group_options_init leaves store NULL
+    o.name = b"null-store"
+    o.loader = N.bc_loader_fn(lambda user_data, key, key_len, sink: N.BC_NOT_FOUND)
+    h = N.bc_group_p()
+    assert N.bc_group_new(ctypes.byref(o), ctypes.byref(h)) == N.BC_OK
+    try:
+        st = N.bc_store_stats()
+        assert N.bc_group_get_store_stats(h, ctypes.byref(st), ctypes.sizeof(st)) == N.BC_OK
+        assert st.max_entries == 0 and st.max_bytes == 0 and st.entries == 0
+        with blockcache.Store() as s:
+            assert st.shards == s.stats().shards
+    finally:
+        N.bc_group_free(h)
+    # The Python Group without budget options gets the same defaults.
+    with Group("py-defaults", lambda k: b"v") as g:
+        assert g.stats().store.max_entries == 0 and g.stats().store.max_bytes == 0
+
+
 def test_policy_options():
     for policy in ("lru", "lru2"):
         with Group("p-" + policy, lambda k: b"v", policy=policy, shards=2) as g:
