@@ -60,6 +60,7 @@ test: test-swift test-c test-python test-abi test-valgrind
 	@echo "all BlockCache tests passed"
 
 bench: c-programs
+	@$(PYTHON) -c 'import cachetools' 2>/dev/null || $(PYTHON) -m pip install -q cachetools
 	$(BINDIR)/bench_hitpath
 	$(BINDIR)/bench_memory
 	BLOCKCACHE_LIBRARY=$(CURDIR)/$(LIB) $(PYTHON) benchmarks/python/bench_binding.py

@@ -1,3 +1,5 @@
+import CBlockCacheAlloc
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -39,7 +41,11 @@ struct ShardState: ~Copyable {
 
     init(policy: EvictionPolicy, maxEntries: Int, maxBytes: Int) {
         capacity = Self.initialCapacity
-        slots = Self.allocateSlots(capacity)
+        // 128 bytes; if even that cannot be had, nothing else will work either.
+        guard let initial = Self.allocateSlots(capacity) else {
+            fatalError("BlockCache: out of memory creating a shard")
+        }
+        slots = initial
         lists = PolicyLists(policy: policy, maxEntries: maxEntries, maxBytes: maxBytes)
         self.maxEntries = maxEntries
         self.maxBytes = maxBytes
@@ -48,7 +54,7 @@ struct ShardState: ~Copyable {
     deinit {
         lists.probation.forEach { $0.deallocate() }
         lists.protected.forEach { $0.deallocate() }
-        Allocator.free(UnsafeMutableRawPointer(slots), size: capacity * MemoryLayout<UInt64>.stride)
+        bcmem_table_free(slots, capacity * MemoryLayout<UInt64>.stride)
     }
 
     /// The index table's address and mask, for prefetching.
@@ -142,7 +148,10 @@ struct ShardState: ~Copyable {
             lists.access(fresh, charge: charge)  // LRU: already at the front; LRU2: promoted
         } else {
             if (count + 1) * Self.maxLoad.denominator > capacity * Self.maxLoad.numerator {
-                grow()
+                guard grow() else {
+                    fresh.deallocate()
+                    return .noMemory
+                }
                 index = findSlot(key, hash: hash).index
             }
             slots[index] = Self.slot(fresh, hash: hash)
@@ -264,11 +273,13 @@ struct ShardState: ~Copyable {
         slots[hole] = 0
     }
 
-    /// Doubles the table and reinserts every entry.
-    private mutating func grow() {
+    /// Doubles the table and reinserts every entry; false (and nothing changed) when
+    /// the memory for the larger table cannot be had.
+    private mutating func grow() -> Bool {
         let oldSlots = slots, oldCapacity = capacity
+        guard let larger = Self.allocateSlots(oldCapacity * 2) else { return false }
         capacity = oldCapacity * 2
-        slots = Self.allocateSlots(capacity)
+        slots = larger
         let mask = capacity - 1
         for k in 0..<oldCapacity {
             let s = oldSlots[k]
@@ -278,18 +289,14 @@ struct ShardState: ~Copyable {
             while slots[i] != 0 { i = (i + 1) & mask }
             slots[i] = s
         }
-        Allocator.free(UnsafeMutableRawPointer(oldSlots), size: oldCapacity * MemoryLayout<UInt64>.stride)
+        bcmem_table_free(oldSlots, oldCapacity * MemoryLayout<UInt64>.stride)
         sweepCursor = 0
+        return true
     }
 
-    private static func allocateSlots(_ capacity: Int) -> UnsafeMutablePointer<UInt64> {
-        let bytes = capacity * MemoryLayout<UInt64>.stride
-        guard let raw = Allocator.allocate(bytes) else {
-            fatalError("BlockCache: out of memory allocating a \(bytes)-byte index")
-        }
-        let p = raw.bindMemory(to: UInt64.self, capacity: capacity)
-        p.initialize(repeating: 0, count: capacity)
-        return p
+    private static func allocateSlots(_ capacity: Int) -> UnsafeMutablePointer<UInt64>? {
+        bcmem_table_alloc(capacity * MemoryLayout<UInt64>.stride)?
+            .bindMemory(to: UInt64.self, capacity: capacity)  // zero-filled
     }
 
     #if DEBUG

@@ -3,7 +3,9 @@
 // NULL and the system allocator is used.
 #include "blockcache_alloc.h"
 
+#define _GNU_SOURCE
 #include <malloc.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,33 @@ size_t bcmem_size_class(size_t size) {
     // glibc: 8 bytes of chunk header, 16-byte granularity, 32-byte minimum chunk.
     size_t chunk = (size + 8 + 15) & ~(size_t)15;
     return chunk < 32 ? 32 : chunk;
+}
+
+// Tables at least this large are mapped directly: 256 KiB, past which a grow's
+// abandoned table is worth returning to the system at once.
+#define BCMEM_TABLE_MMAP_MIN ((size_t)256 << 10)
+
+void *bcmem_table_alloc(size_t size) {
+    if (size < BCMEM_TABLE_MMAP_MIN) {
+        void *p = bcmem_malloc(size);
+        if (p != NULL) memset(p, 0, size);
+        return p;
+    }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);  // advisory: random probes miss the TLB less
+#endif
+    return p;  // mmap memory is already zero
+}
+
+void bcmem_table_free(void *p, size_t size) {
+    if (p == NULL) return;
+    if (size < BCMEM_TABLE_MMAP_MIN) {
+        bcmem_free_sized(p, size);
+    } else {
+        munmap(p, size);
+    }
 }
 
 int bcmem_is_jemalloc(void) { return HAVE_JE ? 1 : 0; }

@@ -51,6 +51,14 @@ static inline void bcmem_free_sized(void *p, size_t size) {
     if (bcje_sdallocx) bcje_sdallocx(p, size, 0); else free(p);
 }
 
+/// Allocates a zero-filled index table of `size` bytes. Large tables are mapped
+/// directly (and offered to transparent huge pages), so that the old table's memory
+/// goes back to the system the moment a grown table replaces it, instead of lingering
+/// as allocator-cached pages in the process's resident size. NULL when out of memory.
+void *bcmem_table_alloc(size_t size);
+/// Frees a table from bcmem_table_alloc(size).
+void bcmem_table_free(void *p, size_t size);
+
 /// Starts loading the cache line at `p` (no fault if `p` is not mapped).
 static inline void bcmem_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
