@@ -35,7 +35,7 @@ final class ShardArray: @unchecked Sendable {
             let p = (raw + Self.shardOffset).bindMemory(to: Shard.self, capacity: 1)
             p.initialize(to: Shard(state: ShardState(policy: policy, maxEntries: budgets[i].entries, maxBytes: budgets[i].bytes)))
             shards[i] = p
-            publishTable(p)
+            publishTable(p, p.pointee.state.table)
         }
     }
 
@@ -60,8 +60,8 @@ final class ShardArray: @unchecked Sendable {
         bcmem_prefetch(UnsafeRawPointer(bitPattern: base &+ slot &* 8))
     }
 
-    private func publishTable(_ shard: UnsafeMutablePointer<Shard>) {
-        let (address, mask) = shard.pointee.state.table
+    private func publishTable(_ shard: UnsafeMutablePointer<Shard>, _ table: (address: UInt, mask: UInt)) {
+        let (address, mask) = table
         if shard.pointee.tableAddress.load(ordering: .relaxed) != address {
             shard.pointee.tableAddress.store(address, ordering: .relaxed)
             shard.pointee.tableMask.store(mask, ordering: .relaxed)
@@ -74,16 +74,15 @@ final class ShardArray: @unchecked Sendable {
         (UnsafeMutableRawPointer(shard) - shardOffset).assumingMemoryBound(to: UInt32.self)
     }
 
-    /// Runs `body`, which may replace shard `i`'s index table, under its lock.
+    /// Runs `body`, which may replace shard `i`'s index table, under its lock, and
+    /// publishes the table for ``prefetch(_:hash:)`` before unlocking.
     @inline(__always)
     func withShardResizing<R>(_ i: Int, _ body: (inout ShardState) -> R) -> R {
         let shard = shards[i]
-        let lock = Self.lockWord(shard)
-        bclock_lock(lock)
-        defer { bclock_unlock(lock) }
-        let result = body(&shard.pointee.state)
-        publishTable(shard)
-        return result
+        return withShard(i) { state in
+            defer { publishTable(shard, state.table) }
+            return body(&state)
+        }
     }
 
     /// Runs `body` on shard `i` under its lock. `body` must not grow the index

@@ -150,18 +150,12 @@ public func bc_group_get(_ g: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UI
                          _ val: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                          _ valLen: UnsafeMutablePointer<UInt>?) -> Int32
 {
-    guard let val, let valLen else { return misuse("bc_group_get", "val and val_len must not be NULL") }
-    val.pointee = nil
-    valLen.pointee = 0
-    guard let g else { return misuse("bc_group_get", "group is NULL") }
-    return call("bc_group_get") { () throws(CacheError) in
+    returnCopy("bc_group_get", val, valLen) { () throws(CacheError) in
+        guard let g else { throw CacheError(.misuse, "group is NULL") }
         let kb = try key(k, kLen)
-        let copy = try groupRef(g)._withUnsafeGuaranteedRef { h in
+        return try groupRef(g)._withUnsafeGuaranteedRef { h in
             Result { () throws(CacheError) in try h.group.copyValue(forKey: kb) }
         }.get()
-        val.pointee = copy.baseAddress
-        valLen.pointee = UInt(copy.count)
-        return BC_OK
     }
 }
 
@@ -170,29 +164,13 @@ public func bc_group_set(_ g: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UI
                          _ v: UnsafeRawPointer?, _ vLen: UInt, _ ttlMs: Int64) -> Int32
 {
     guard let g else { return misuse("bc_group_set", "group is NULL") }
-    return call("bc_group_set") { () throws(CacheError) in
-        let kb = try key(k, kLen), vb = try value(v, vLen), t = try ttl(ttlMs)
-        try groupRef(g)._withUnsafeGuaranteedRef { h in
-            Result { () throws(CacheError) in try h.group.set(kb, vb, ttl: t) }
-        }.get()
-        return BC_OK
-    }
+    return groupRef(g)._withUnsafeGuaranteedRef { setValue(in: $0.group.store, "bc_group_set", k, kLen, v, vLen, ttlMs) }
 }
 
 @_cdecl("bc_group_delete")
 public func bc_group_delete(_ g: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UInt) -> Int32 {
     guard let g else { return misuse("bc_group_delete", "group is NULL") }
-    return call("bc_group_delete") { () throws(CacheError) in
-        let kb = try key(k, kLen)
-        let removed = try groupRef(g)._withUnsafeGuaranteedRef { h in
-            Result { () throws(CacheError) in try h.group.delete(kb) }
-        }.get()
-        if !removed {
-            setError(BC_NOT_FOUND, "bc_group_delete: key not found")
-            return BC_NOT_FOUND
-        }
-        return BC_OK
-    }
+    return groupRef(g)._withUnsafeGuaranteedRef { deleteValue(in: $0.group.store, "bc_group_delete", k, kLen) }
 }
 
 @_cdecl("bc_group_name")
@@ -222,9 +200,7 @@ public func bc_group_get_stats(_ g: OpaquePointer?, _ out: UnsafeMutablePointer<
 public func bc_group_get_store_stats(_ g: OpaquePointer?, _ out: UnsafeMutablePointer<bc_store_stats>?, _ size: UInt) -> Int32 {
     guard let g else { return misuse("bc_group_get_store_stats", "group is NULL") }
     guard let out else { return misuse("bc_group_get_store_stats", "out is NULL") }
-    let s = groupRef(g)._withUnsafeGuaranteedRef { $0.group.store.stats() }
-    copyOut(cStats(s), to: UnsafeMutableRawPointer(out), size: size)
-    return BC_OK
+    return groupRef(g)._withUnsafeGuaranteedRef { returnStats(of: $0.group.store, out, size) }
 }
 
 // MARK: - Ring

@@ -51,6 +51,58 @@ func cStats(_ s: StoreStats) -> bc_store_stats {
     return out
 }
 
+// MARK: - Bodies shared by bc_store_* and bc_group_* (a group's writes go to its store)
+
+/// bc_store_set, bc_group_set.
+@inline(__always)
+func setValue(in store: Store, _ function: StaticString, _ k: UnsafeRawPointer?, _ kLen: UInt,
+              _ v: UnsafeRawPointer?, _ vLen: UInt, _ ttlMs: Int64) -> Int32
+{
+    call(function) { () throws(CacheError) in
+        try store.set(key(k, kLen), value(v, vLen), ttl: ttl(ttlMs))
+        return BC_OK
+    }
+}
+
+/// bc_store_delete, bc_group_delete.
+@inline(__always)
+func deleteValue(in store: Store, _ function: StaticString, _ k: UnsafeRawPointer?, _ kLen: UInt) -> Int32 {
+    call(function) { () throws(CacheError) in
+        guard try store.delete(key(k, kLen)) else {
+            setError(BC_NOT_FOUND, "\(function): key not found")
+            return BC_NOT_FOUND
+        }
+        return BC_OK
+    }
+}
+
+/// bc_store_get, bc_group_get: checks the out-parameters, clears them, and fills them
+/// with the copy `produce` makes (nil: not found).
+@inline(__always)
+func returnCopy(_ function: StaticString, _ val: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                _ valLen: UnsafeMutablePointer<UInt>?,
+                _ produce: () throws(CacheError) -> UnsafeMutableRawBufferPointer?) -> Int32
+{
+    guard let val, let valLen else { return misuse(function, "val and val_len must not be NULL") }
+    val.pointee = nil
+    valLen.pointee = 0
+    return call(function) { () throws(CacheError) in
+        guard let copy = try produce() else {
+            setError(BC_NOT_FOUND, "\(function): key not found")
+            return BC_NOT_FOUND
+        }
+        val.pointee = copy.baseAddress
+        valLen.pointee = UInt(copy.count)
+        return BC_OK
+    }
+}
+
+/// bc_store_get_stats, bc_group_get_store_stats.
+func returnStats(of store: Store, _ out: UnsafeMutablePointer<bc_store_stats>, _ size: UInt) -> Int32 {
+    copyOut(cStats(store.stats()), to: UnsafeMutableRawPointer(out), size: size)
+    return BC_OK
+}
+
 @_cdecl("bc_store_options_init")
 public func bc_store_options_init(_ o: UnsafeMutablePointer<bc_store_options>?) {
     if let o { fillDefaults(o) }
@@ -78,13 +130,7 @@ public func bc_store_set(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UI
                          _ v: UnsafeRawPointer?, _ vLen: UInt, _ ttlMs: Int64) -> Int32
 {
     guard let s else { return misuse("bc_store_set", "store is NULL") }
-    return call("bc_store_set") { () throws(CacheError) in
-        let kb = try key(k, kLen), vb = try value(v, vLen), t = try ttl(ttlMs)
-        try storeRef(s)._withUnsafeGuaranteedRef { store in
-            Result { () throws(CacheError) in try store.set(kb, vb, ttl: t) }
-        }.get()
-        return BC_OK
-    }
+    return storeRef(s)._withUnsafeGuaranteedRef { setValue(in: $0, "bc_store_set", k, kLen, v, vLen, ttlMs) }
 }
 
 @_cdecl("bc_store_get")
@@ -92,22 +138,12 @@ public func bc_store_get(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UI
                          _ val: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                          _ valLen: UnsafeMutablePointer<UInt>?) -> Int32
 {
-    guard let val, let valLen else { return misuse("bc_store_get", "val and val_len must not be NULL") }
-    val.pointee = nil
-    valLen.pointee = 0
-    guard let s else { return misuse("bc_store_get", "store is NULL") }
-    return call("bc_store_get") { () throws(CacheError) in
+    returnCopy("bc_store_get", val, valLen) { () throws(CacheError) in
+        guard let s else { throw CacheError(.misuse, "store is NULL") }
         let kb = try key(k, kLen)
-        let copy = try storeRef(s)._withUnsafeGuaranteedRef { store in
+        return try storeRef(s)._withUnsafeGuaranteedRef { store in
             Result { () throws(CacheError) in try store.copyValue(forKey: kb) }
         }.get()
-        guard let copy else {
-            setError(BC_NOT_FOUND, "bc_store_get: key not found")
-            return BC_NOT_FOUND
-        }
-        val.pointee = copy.baseAddress
-        valLen.pointee = UInt(copy.count)
-        return BC_OK
     }
 }
 
@@ -144,17 +180,7 @@ public func bc_store_get_into(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLe
 @_cdecl("bc_store_delete")
 public func bc_store_delete(_ s: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UInt) -> Int32 {
     guard let s else { return misuse("bc_store_delete", "store is NULL") }
-    return call("bc_store_delete") { () throws(CacheError) in
-        let kb = try key(k, kLen)
-        let removed = try storeRef(s)._withUnsafeGuaranteedRef { store in
-            Result { () throws(CacheError) in try store.delete(kb) }
-        }.get()
-        if !removed {
-            setError(BC_NOT_FOUND, "bc_store_delete: key not found")
-            return BC_NOT_FOUND
-        }
-        return BC_OK
-    }
+    return storeRef(s)._withUnsafeGuaranteedRef { deleteValue(in: $0, "bc_store_delete", k, kLen) }
 }
 
 @_cdecl("bc_store_clear")
@@ -168,7 +194,5 @@ public func bc_store_clear(_ s: OpaquePointer?) -> Int32 {
 public func bc_store_get_stats(_ s: OpaquePointer?, _ out: UnsafeMutablePointer<bc_store_stats>?, _ size: UInt) -> Int32 {
     guard let s else { return misuse("bc_store_get_stats", "store is NULL") }
     guard let out else { return misuse("bc_store_get_stats", "out is NULL") }
-    let stats = storeRef(s)._withUnsafeGuaranteedRef { $0.stats() }
-    copyOut(cStats(stats), to: UnsafeMutableRawPointer(out), size: size)
-    return BC_OK
+    return storeRef(s)._withUnsafeGuaranteedRef { returnStats(of: $0, out, size) }
 }
