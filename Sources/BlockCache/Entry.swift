@@ -5,7 +5,7 @@
 ///          0     8  prev   (pointer bits; the policy list this entry is on)
 ///          8     8  next
 ///         16     2  key length (keys are at most 65,535 bytes)
-///         18     2  flags (hasExpiry, isProtected)
+///         18     2  flags (hasExpiry, and which policy list holds the entry)
 ///         20     4  value length
 ///         24    [8] expiry deadline, monotonic ms (only when hasExpiry)
 ///      24/32     *  key bytes, then value bytes
@@ -25,6 +25,7 @@ struct Entry: Equatable {
 
     static let flagHasExpiry: UInt16 = 1 << 0
     static let flagProtected: UInt16 = 1 << 1
+    static let flagWindow: UInt16 = 1 << 2
 
     @inline(__always) init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
 
@@ -87,6 +88,19 @@ struct Entry: Equatable {
     @inline(__always) var isProtected: Bool {
         get { flags & Entry.flagProtected != 0 }
         nonmutating set { flags = newValue ? flags | Entry.flagProtected : flags & ~Entry.flagProtected }
+    }
+    /// Which policy list the entry is on.
+    @inline(__always) var list: PolicyLists.List {
+        get {
+            let f = flags
+            return f & Entry.flagProtected != 0 ? .protected : f & Entry.flagWindow != 0 ? .window : .probation
+        }
+        nonmutating set {
+            var f = flags & ~(Entry.flagProtected | Entry.flagWindow)
+            if newValue == .protected { f |= Entry.flagProtected }
+            if newValue == .window { f |= Entry.flagWindow }
+            flags = f
+        }
     }
     /// Deadline in monotonic ms, 0 when the entry never expires.
     @inline(__always) var expiry: Int64 {

@@ -52,13 +52,15 @@ struct ShardState: ~Copyable {
     }
 
     deinit {
-        lists.probation.forEach { $0.deallocate() }
-        lists.protected.forEach { $0.deallocate() }
+        lists.forEach { $0.deallocate() }
         bcmem_table_free(slots, capacity * MemoryLayout<UInt64>.stride)
     }
 
     /// The index table's address and mask, for prefetching.
     var table: (address: UInt, mask: UInt) { (UInt(bitPattern: slots), UInt(capacity - 1)) }
+
+    /// W-TinyLFU's current window share (tests and diagnostics).
+    var windowShare: Int { lists.tinyLFU.windowMax }
 
     var count: Int { lists.count }
     var bytes: Int { lists.bytes }
@@ -68,6 +70,12 @@ struct ShardState: ~Copyable {
     @inline(__always)
     static func charge(of e: Entry) -> Int {
         Allocator.sizeClass(e.blockSize) + indexChargePerEntry
+    }
+
+    /// An entry's weight for W-TinyLFU's window and main shares.
+    @inline(__always)
+    static func weight(of e: Entry, unit: WindowTinyLFU.Unit) -> Int {
+        unit == .entries ? 1 : charge(of: e)
     }
 
     @inline(__always)
@@ -85,6 +93,7 @@ struct ShardState: ~Copyable {
         let (index, found) = findSlot(key, hash: hash)
         guard found else {
             misses &+= 1
+            if lists.policy == .wtinylfu { lists.recordLookup(hit: false) }
             return nil
         }
         let e = entry(at: index)
@@ -92,10 +101,12 @@ struct ShardState: ~Copyable {
             removeEntry(e, at: index)
             expirations &+= 1
             misses &+= 1
+            if lists.policy == .wtinylfu { lists.recordLookup(hit: false) }
             return nil
         }
         hits &+= 1
-        lists.access(e, charge: Self.charge(of: e))
+        lists.access(e, hash: hash, charge: Self.charge(of: e))
+        if lists.policy == .wtinylfu { lists.recordLookup(hit: true) }
         return e
     }
 
@@ -130,7 +141,7 @@ struct ShardState: ~Copyable {
                 // Same size class and layout: overwrite in place. The charge is the same,
                 // so nothing needs evicting; the replacement counts as an access.
                 old.overwrite(value: value, expiry: expiry)
-                lists.access(old, charge: charge)
+                lists.access(old, hash: hash, charge: charge)
                 sets &+= 1
                 return .stored
             }
@@ -139,13 +150,12 @@ struct ShardState: ~Copyable {
         precondition(UInt64(fresh.bits) & ~Self.pointerMask == 0, "BlockCache: allocator returned an address above 2^48")
 
         if found {
-            // Replace in place; a replacement counts as an access (LRU2 rule 2).
+            // The new block takes the old one's place in the index and on its list;
+            // a replacement counts as an access.
             let old = entry(at: index)
-            lists.remove(old, charge: Self.charge(of: old))
+            lists.replace(old, oldCharge: Self.charge(of: old), with: fresh, hash: hash, charge: charge)
             old.deallocate()
             slots[index] = Self.slot(fresh, hash: hash)
-            lists.insert(fresh, charge: charge)
-            lists.access(fresh, charge: charge)  // LRU: already at the front; LRU2: promoted
         } else {
             if (count + 1) * Self.maxLoad.denominator > capacity * Self.maxLoad.numerator {
                 guard grow() else {
@@ -155,10 +165,12 @@ struct ShardState: ~Copyable {
                 index = findSlot(key, hash: hash).index
             }
             slots[index] = Self.slot(fresh, hash: hash)
-            lists.insert(fresh, charge: charge)
+            lists.insert(fresh, hash: hash, charge: charge)
         }
         sets &+= 1
-        while count > maxEntries || bytes > maxBytes, let victim = lists.victim(keeping: fresh) {
+        while count > maxEntries || bytes > maxBytes,
+              let victim = lists.victim(keeping: fresh, maxEntries: maxEntries, maxBytes: maxBytes)
+        {
             remove(victim)
             evictions &+= 1
         }
@@ -311,8 +323,7 @@ struct ShardState: ~Copyable {
         }
         if inTable != count { return "table holds \(inTable) entries, lists \(count)" }
         var listed = 0, charged = 0
-        lists.probation.forEach { e in listed += 1; charged += Self.charge(of: e); _ = e }
-        lists.protected.forEach { e in listed += 1; charged += Self.charge(of: e) }
+        lists.forEach { e in listed += 1; charged += Self.charge(of: e) }
         if listed != count || charged != bytes { return "list totals disagree" }
         if count > maxEntries || bytes > maxBytes { return "over budget" }
         return nil

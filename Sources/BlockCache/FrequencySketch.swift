@@ -1,0 +1,117 @@
+/// An approximate, aging count of how often each key was seen: the "TinyLFU" part of
+/// W-TinyLFU. A count-min sketch of 4-bit counters, four per key, all four in one
+/// 64-byte block so that a lookup touches one cache line; when the number of
+/// increments reaches ten times the capacity, every counter is halved, so the sketch
+/// forgets the past and tracks the recent frequency.
+///
+/// Sources: G. Einziger, R. Friedman, B. Manes, "TinyLFU: A Highly Efficient Cache
+/// Admission Policy", ACM Transactions on Storage 13(4), 2017; the block layout,
+/// spreading functions and reset rule follow Caffeine's `FrequencySketch.java`
+/// (B. Manes, Apache License 2.0), re-derived here, not copied.
+///
+/// Error bounds: a counter never undercounts (every increment reaches all four
+/// counters of the key, saturating at 15); it overcounts only when all four of the
+/// key's counters are shared with other keys. With `capacity` keys in a table of
+/// `nextPowerOfTwo(capacity)` 64-bit words (16 counters each), the expected
+/// overcount is a small fraction of one (tested in `FrequencySketchTests`).
+struct FrequencySketch: ~Copyable {
+    static let maxCount: UInt64 = 15
+    /// Halve every counter after this many increments per unit of capacity.
+    static let sampleFactor = 10
+    private static let resetMask: UInt64 = 0x7777_7777_7777_7777
+    private static let oneMask: UInt64 = 0x1111_1111_1111_1111
+
+    private let table: UnsafeMutablePointer<UInt64>
+    private let tableSize: Int
+    /// Which 8-word (64-byte) block a key's counters live in.
+    private let blockMask: UInt32
+    /// Increments until the next halving.
+    let sampleSize: Int
+    private(set) var size = 0
+
+    /// A sketch for about `capacity` distinct keys.
+    init(capacity: Int) {
+        let c = max(8, min(capacity, 1 << 26))
+        tableSize = Int(1) << (Int.bitWidth - (c - 1).leadingZeroBitCount)  // next power of two
+        table = .allocate(capacity: tableSize)
+        table.initialize(repeating: 0, count: tableSize)
+        blockMask = UInt32(tableSize >> 3) - 1
+        sampleSize = Self.sampleFactor * max(1, min(capacity, Int(Int32.max) / Self.sampleFactor))
+    }
+
+    deinit { table.deallocate() }
+
+    /// The estimated number of times `hash` was seen since the counters were last
+    /// halved (0...15).
+    func frequency(_ hash: UInt64) -> Int {
+        let (block, counterHash) = Self.locate(hash, blockMask)
+        var minimum: UInt64 = Self.maxCount
+        for i in 0..<4 {
+            let h = counterHash >> (UInt32(i) << 3)
+            let index = (h >> 1) & 15
+            let offset = Int(h & 1)
+            let word = table[block + offset + (i << 1)]
+            minimum = min(minimum, (word >> (UInt64(index) << 2)) & 0xF)
+        }
+        return Int(minimum)
+    }
+
+    /// Records one occurrence of `hash`.
+    mutating func increment(_ hash: UInt64) {
+        let (block, counterHash) = Self.locate(hash, blockMask)
+        var added = false
+        for i in 0..<4 {
+            let h = counterHash >> (UInt32(i) << 3)
+            let index = (h >> 1) & 15
+            let offset = Int(h & 1)
+            let slot = block + offset + (i << 1)
+            let shift = UInt64(index) << 2
+            if (table[slot] >> shift) & 0xF < Self.maxCount {
+                table[slot] &+= 1 << shift
+                added = true
+            }
+        }
+        if added {
+            size += 1
+            if size >= sampleSize { reset() }
+        }
+    }
+
+    /// Halves every counter (aging), and the sample size with them.
+    private mutating func reset() {
+        var odd = 0
+        for i in 0..<tableSize {
+            odd += (table[i] & Self.oneMask).nonzeroBitCount
+            table[i] = (table[i] >> 1) & Self.resetMask
+        }
+        size = max(0, (size - (odd >> 2)) >> 1)
+    }
+
+    /// The first word of the key's block, and the hash that picks its four counters.
+    @inline(__always)
+    private static func locate(_ hash: UInt64, _ blockMask: UInt32) -> (Int, UInt32) {
+        // The store picks shards by the top bits and index slots by the low bits of
+        // the hash, so fold all 64 bits before spreading.
+        let blockHash = spread(UInt32(truncatingIfNeeded: hash ^ (hash >> 32)))
+        let counterHash = rehash(blockHash)
+        return (Int(blockHash & blockMask) << 3, counterHash)
+    }
+
+    @inline(__always)
+    private static func spread(_ x: UInt32) -> UInt32 {
+        var x = x
+        x ^= x >> 17
+        x = x &* 0xed5a_d4bb
+        x ^= x >> 11
+        x = x &* 0xac4c_1b51
+        x ^= x >> 15
+        return x
+    }
+
+    @inline(__always)
+    private static func rehash(_ x: UInt32) -> UInt32 {
+        var x = x &* 0x3184_8bab
+        x ^= x >> 14
+        return x
+    }
+}

@@ -1,0 +1,141 @@
+import Testing
+@testable import BlockCache
+
+@Suite struct FrequencySketchTests {
+    @Test func countsWithoutUndercountingAndSaturatesAt15() {
+        var sketch = FrequencySketch(capacity: 1024)
+        let h = StableHash.hash64("hot")
+        #expect(sketch.frequency(h) == 0)
+        for i in 1...20 {
+            sketch.increment(h)
+            #expect(sketch.frequency(h) == min(i, 15))
+        }
+    }
+
+    @Test func overcountIsSmallAtCapacity() {
+        // Fill with `capacity` distinct keys seen 3 times each, then ask about
+        // `capacity` keys never seen: their estimates are pure collision error.
+        let capacity = 4096
+        var sketch = FrequencySketch(capacity: capacity)
+        for round in 0..<3 { for i in 0..<capacity { sketch.increment(StableHash.hash64("seen\(i)")) }; _ = round }
+        var total = 0, worst = 0
+        for i in 0..<capacity {
+            let f = sketch.frequency(StableHash.hash64("unseen\(i)"))
+            total += f
+            worst = max(worst, f)
+        }
+        let mean = Double(total) / Double(capacity)
+        #expect(mean < 0.5, "mean overcount \(mean)")
+        // Seen keys are never undercounted.
+        for i in 0..<capacity { #expect(sketch.frequency(StableHash.hash64("seen\(i)")) >= 3) }
+    }
+
+    @Test func agingHalvesCounts() {
+        let capacity = 64
+        var sketch = FrequencySketch(capacity: capacity)
+        let hot = StableHash.hash64("hot")
+        for _ in 0..<15 { sketch.increment(hot) }
+        #expect(sketch.frequency(hot) == 15)
+        // Enough other increments to reach the sample size (10 x capacity) and age.
+        var i = 0
+        while sketch.size > 0 && i < sketch.sampleSize { sketch.increment(StableHash.hash64("k\(i)")); i += 1 }
+        #expect(sketch.frequency(hot) <= 7)
+        #expect(sketch.frequency(hot) >= 6)
+    }
+}
+
+@Suite struct WindowTinyLFUTests {
+    func store(_ n: UInt64) throws -> Store {
+        try Store(StoreConfiguration(policy: .wtinylfu, maxEntries: n, shards: 1, sweepIntervalMilliseconds: -1))
+    }
+
+    @Test func frequentEntriesSurviveAScan() throws {
+        let s = try store(100)
+        for _ in 0..<5 { for i in 0..<50 { if try s.get("hot\(i)") == nil { try s.set("hot\(i)", "v") } } }
+        for i in 0..<10_000 { try s.set("scan\(i)", "x") }   // one-time keys, 100x the cache
+        var kept = 0
+        for i in 0..<50 where try s.get("hot\(i)") != nil { kept += 1 }
+        #expect(kept >= 45, "kept \(kept) of 50 hot keys")
+        #expect(s.stats().entries <= 100)
+        #expect(s.checkInvariants() == nil)
+    }
+
+    @Test func aOneHitCandidateDoesNotDisplaceAFrequentVictim() throws {
+        let s = try store(10)   // window 1 entry, main 9
+        for _ in 0..<4 { for i in 0..<9 { if try s.get("m\(i)") == nil { try s.set("m\(i)", "v") } } }
+        try s.set("w", "v")        // fills the window
+        try s.set("new", "v")      // pushes "w" out of the window: it loses to a frequent victim
+        #expect(try s.get("w") == nil)
+        for i in 0..<9 { #expect(try s.get("m\(i)") != nil) }
+    }
+
+    @Test func aFrequentCandidateIsAdmitted() throws {
+        let s = try store(10)
+        for i in 0..<9 { try s.set("m\(i)", "v") }   // seen once each
+        // "f" is seen often (each get+set pair counts), then pushed out of the window.
+        for _ in 0..<5 { try s.set("f", "v"); _ = try s.get("f") }
+        try s.set("other", "v")
+        #expect(try s.get("f") != nil)
+        #expect(s.stats().entries == 10)
+    }
+
+    @Test func windowResizesMoveEntries() throws {
+        var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
+        #expect(lists.tinyLFU.windowMax == 1)
+        var entries: [Entry] = []
+        for i in 0..<100 {
+            let k = Array("k\(i)".utf8)
+            let e = k.withUnsafeBytes { kb in Entry.make(key: kb, value: UnsafeRawBufferPointer(start: nil, count: 0), expiry: 0)! }
+            entries.append(e)
+            lists.insert(e, hash: StableHash.hash64(k), charge: ShardState.charge(of: e))
+        }
+        #expect(lists.window.count == 1 && lists.count == 100)
+        lists.resizeWindow(to: 40)
+        #expect(lists.window.count == 40 && lists.count == 100)
+        #expect(lists.tinyLFU.protectedMax == 48)   // 80% of the 60 left for main
+        lists.resizeWindow(to: 5)
+        #expect(lists.window.count == 5 && lists.probation.count == 95)
+        lists.drain { $0.deallocate() }
+    }
+
+    /// Window share after replaying `keys` (get, then set on a miss) through one shard.
+    func finalWindow(_ keys: some Sequence<Int>, capacity: UInt64) throws -> Int {
+        let s = try store(capacity)
+        for k in keys where try s.get(bytes("\(k)")) == nil { try s.set(bytes("\(k)"), []) }
+        return s.shards.withShard(0) { $0.windowShare }
+    }
+
+    @Test func climberGrowsTheWindowForRecencyAndKeepsItSmallForLoops() throws {
+        // Known gap (issue 3, open): with Caffeine's climber rules the window walks in
+        // its first direction while the hit ratio is flat, so it never finds the large
+        // window this recency workload needs, and it oscillates on the loop. When the
+        // climber is fixed, withKnownIssue reports that the issue went away.
+        try withKnownIssue("the hill climber does not explore on a flat hit ratio") {
+            try climberChecks()
+        }
+    }
+
+    func climberChecks() throws {
+        // Recency: each key is read again soon after it first appears, then never:
+        // only a large window (close to LRU) keeps it long enough.
+        let recency = (0..<200_000).map { i in i % 2 == 0 ? i / 2 : i / 2 - 300 }
+        let grown = try finalWindow(recency, capacity: 1000)
+        #expect(grown > 100, "window \(grown) of 1000 after a recency workload")
+        // A loop over more keys than fit: LRU gets nothing, frequency everything; the
+        // window must end small.
+        let loop = (0..<200_000).map { $0 % 1200 }
+        let small = try finalWindow(loop, capacity: 1000)
+        #expect(small < 100, "window \(small) of 1000 after a loop")
+    }
+
+    @Test func sizeAwareWithAByteBudget() throws {
+        let s = try Store(StoreConfiguration(policy: .wtinylfu, maxBytes: 64 * 1024, shards: 1, sweepIntervalMilliseconds: -1))
+        var rng = SplitMix(seed: 9)
+        for i in 0..<20_000 {
+            let k = "k\(rng.next() % 2000)"
+            if try s.get(k) == nil { try s.set(bytes(k), [UInt8](repeating: 1, count: Int(rng.next() % 1500))) }
+            if i % 1000 == 0 { #expect(s.stats().bytes <= 64 * 1024) }
+        }
+        #expect(s.checkInvariants() == nil)
+    }
+}
