@@ -1,10 +1,11 @@
-"""Argument conversion shared by Store, Group and Ring (the slow paths only)."""
+"""Conversions shared by Store, Group and Ring (the slow paths only): arguments
+to C, and library-allocated results back to bytes."""
 
 from __future__ import annotations
 
 import ctypes
 import operator
-from ctypes import POINTER, cast, sizeof
+from ctypes import POINTER, c_size_t, c_void_p, cast, sizeof, string_at
 from typing import Optional, Type, TypeVar, Union
 
 from . import _native as N
@@ -36,37 +37,34 @@ def as_bytes(obj: object, what: str = "key") -> bytes:
         ) from None
 
 
+def _as_index(value: object, name: str) -> int:
+    """``value`` as an int through __index__ (so not a float or a str); else TypeError."""
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+
+
+def as_int64(value: object, name: str) -> int:
+    """An int in int64 range (ctypes would silently wrap a larger one)."""
+    v = _as_index(value, name)
+    if not _INT64_MIN <= v <= _INT64_MAX:
+        raise InvalidArgumentError(N.BC_INVALID_ARGUMENT, f"{name} {v} is out of the int64 range")
+    return v
+
+
 def as_ttl(ttl_ms: object) -> int:
     """A TTL argument as an int in int64 range (the library checks its meaning)."""
-    try:
-        ttl = operator.index(ttl_ms)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"ttl_ms must be an int, not {type(ttl_ms).__name__}") from None
-    if not _INT64_MIN <= ttl <= _INT64_MAX:
-        raise InvalidArgumentError(N.BC_INVALID_ARGUMENT, f"ttl_ms {ttl} is out of the int64 range")
-    return ttl
+    return as_int64(ttl_ms, "ttl_ms")
 
 
 def as_uint(value: object, name: str, bits: int) -> int:
     """A non-negative int that fits ``bits`` bits (ctypes would silently wrap it)."""
-    try:
-        v = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+    v = _as_index(value, name)
     if not 0 <= v < (1 << bits):
         raise InvalidArgumentError(
             N.BC_INVALID_ARGUMENT, f"{name} must be between 0 and {(1 << bits) - 1}, not {v}"
         )
-    return v
-
-
-def as_int64(value: object, name: str) -> int:
-    try:
-        v = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
-    if not _INT64_MIN <= v <= _INT64_MAX:
-        raise InvalidArgumentError(N.BC_INVALID_ARGUMENT, f"{name} {v} is out of the int64 range")
     return v
 
 
@@ -106,16 +104,20 @@ def init_options(init_fn, cls: Type[S]) -> S:
     return o
 
 
-def fill_store_options(
-    o: N.bc_store_options,
+def store_options(
     policy: Optional[str],
     max_bytes: int,
     max_entries: int,
     shards: int,
     default_ttl_ms: int,
     sweep_interval_ms: Optional[int],
-) -> None:
-    o.struct_size = sizeof(N.bc_store_options)
+) -> N.bc_store_options:
+    """The library's default store options with these arguments filled in, checked.
+
+    Used by Store and by Group (for its store); the arguments mean what
+    Store.__init__ documents.
+    """
+    o = init_options(N.bc_store_options_init, N.bc_store_options)
     o.policy = None if policy is None else as_cstring(policy, "policy")
     o.max_bytes = as_uint(max_bytes, "max_bytes", 64)
     o.max_entries = as_uint(max_entries, "max_entries", 64)
@@ -123,3 +125,12 @@ def fill_store_options(
     o.default_ttl_ms = as_int64(default_ttl_ms, "default_ttl_ms")
     if sweep_interval_ms is not None:
         o.sweep_interval_ms = as_int64(sweep_interval_ms, "sweep_interval_ms")
+    return o
+
+
+def take_bytes(p: c_void_p, size: c_size_t) -> bytes:
+    """Copies the ``size`` bytes the library allocated at ``p`` and frees them."""
+    try:
+        return string_at(p.value, size.value) if size.value else b""  # type: ignore[arg-type]
+    finally:
+        N.bc_free(p)

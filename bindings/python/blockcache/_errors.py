@@ -6,19 +6,6 @@ from typing import Dict, NoReturn, Optional, Type
 
 from . import _native as N
 
-__all__ = [
-    "BlockCacheError",
-    "NotFoundError",
-    "InvalidArgumentError",
-    "MisuseError",
-    "NoMemoryError",
-    "TooLargeError",
-    "BufferTooSmallError",
-    "LoaderError",
-    "InternalError",
-]
-
-
 class BlockCacheError(Exception):
     """A BlockCache call failed.
 
@@ -89,6 +76,9 @@ _BY_CODE: Dict[int, Type[BlockCacheError]] = {
     N.BC_LOADER_FAILED: LoaderError,
     N.BC_INTERNAL: InternalError,
 }
+
+# The exception classes, named once: the base and the table above.
+__all__ = [BlockCacheError.__name__] + [cls.__name__ for cls in _BY_CODE.values()]
 
 
 def strerror(code: int) -> str:

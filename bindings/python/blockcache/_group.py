@@ -8,15 +8,9 @@ from dataclasses import dataclass, fields
 from typing import Callable, Optional, Tuple, Union
 
 from . import _native as N
-from ._convert import (
-    BytesLike,
-    as_bytes,
-    as_cstring,
-    as_ttl,
-    fill_store_options,
-    init_options,
-)
-from ._errors import BlockCacheError, MisuseError, _check, error_for
+from ._convert import BytesLike, as_bytes, as_cstring, as_ttl, init_options, store_options, take_bytes
+from ._errors import _check, error_for
+from ._handle import _Handle
 from ._store import StoreStats
 
 __all__ = ["Group", "GroupStats", "LoaderResult"]
@@ -93,7 +87,7 @@ def _make_trampoline(loader: Loader, tls: threading.local) -> Callable[[int, int
     return trampoline
 
 
-class Group:
+class Group(_Handle):
     """A named read-through cache: get() returns the cached value or loads it.
 
     ``loader(key: bytes)`` runs on a miss, on the thread that called get(), at
@@ -106,9 +100,13 @@ class Group:
 
     Methods may be called from any thread at the same time, except close(),
     which must not run while another call (a get in particular) is in progress.
+    close() frees the group and its store; a Group is also a context manager.
     """
 
-    __slots__ = ("_h", "_lock", "_loader", "_callback", "_tls", "_name", "__weakref__")
+    __slots__ = ("_loader", "_callback", "_tls", "_name")
+
+    _kind = "Group"
+    _free = staticmethod(N.bc_group_free)
 
     def __init__(
         self,
@@ -122,8 +120,7 @@ class Group:
         default_ttl_ms: int = 0,
         sweep_interval_ms: int = 0,
     ) -> None:
-        self._h: Optional[int] = None
-        self._lock = threading.Lock()  # makes close() idempotent across threads
+        super().__init__()
         if not callable(loader):
             raise TypeError(f"loader must be callable, not {type(loader).__name__}")
         self._loader = loader
@@ -131,8 +128,7 @@ class Group:
         # The CFUNCTYPE object must outlive every call C makes through it: it is
         # kept here until the group is freed (close() drops it after bc_group_free).
         self._callback: Optional[object] = N.bc_loader_fn(_make_trampoline(loader, self._tls))
-        store = init_options(N.bc_store_options_init, N.bc_store_options)
-        fill_store_options(store, policy, max_bytes, max_entries, shards, default_ttl_ms, sweep_interval_ms)
+        store = store_options(policy, max_bytes, max_entries, shards, default_ttl_ms, sweep_interval_ms)
         o = init_options(N.bc_group_options_init, N.bc_group_options)
         o.name = as_cstring(name, "name")
         # bc_group_new reads the store options only during the call; `store`
@@ -162,10 +158,7 @@ class Group:
         size = c_size_t()
         rc = N.bc_group_get(self._h, key, len(key), byref(p), byref(size))
         if rc == 0:
-            try:
-                return string_at(p.value, size.value) if size.value else b""  # type: ignore[arg-type]
-            finally:
-                N.bc_free(p)
+            return take_bytes(p, size)
         err = self._error(rc)
         cause = self._tls.__dict__.pop("exc", None)
         if rc == N.BC_LOADER_FAILED and cause is not None:
@@ -185,12 +178,7 @@ class Group:
     def delete(self, key: BytesLike) -> bool:
         """Removes key from the group's cache; True if it was there."""
         key = as_bytes(key)
-        rc = N.bc_group_delete(self._h, key, len(key))
-        if rc == N.BC_NOT_FOUND:
-            return False
-        if rc:
-            raise self._error(rc)
-        return True
+        return self._found(N.bc_group_delete(self._h, key, len(key)))
 
     def stats(self) -> GroupStats:
         """A snapshot of the group's counters and its store's."""
@@ -204,42 +192,10 @@ class Group:
             raise self._error(rc)
         return GroupStats._from_c(s, st)
 
-    @property
-    def closed(self) -> bool:
-        return self._h is None
-
-    def close(self) -> None:
-        """Frees the group and its store. Idempotent; later calls raise MisuseError."""
-        with self._lock:
-            h, self._h = self._h, None
-        if h is not None:
-            N.bc_group_free(h)
-            # Only now may the callback go: bc_group_free has returned.
-            self._callback = None
-
-    def __enter__(self) -> "Group":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            h = self._h
-        except AttributeError:
-            return
-        if h is not None:
-            self._h = None
-            try:
-                N.bc_group_free(h)
-            except Exception:
-                pass
+    def _released(self) -> None:
+        # Only now may the callback go: bc_group_free has returned.
+        self._callback = None
 
     def __repr__(self) -> str:
         state = "closed" if self._h is None else "open"
         return f"<blockcache.Group {getattr(self, '_name', '?')!r} {state}>"
-
-    def _error(self, rc: int) -> BlockCacheError:
-        if rc == N.BC_MISUSE and self._h is None:
-            return MisuseError(rc, "the Group is closed")
-        return error_for(rc)

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-import threading
 from ctypes import POINTER, byref, c_char, string_at
 from typing import Optional
 
 from . import _native as N
 from ._convert import BytesLike, as_bytes, as_cstring, as_uint
-from ._errors import BlockCacheError, MisuseError, _check, error_for
+from ._errors import _check
+from ._handle import _Handle
 
 __all__ = ["Ring"]
 
 
-class Ring:
+class Ring(_Handle):
     """A consistent-hash ring: each key maps to one node; adding or removing a
     node moves only the keys that node gains or loses.
 
     A node of weight w gets w * virtual_nodes points on the ring (virtual_nodes
     0 = the library's default, 160). Mappings are stable across processes and
     machines. Methods may be called from any thread at the same time, except
-    close(), which must not race with other calls on this Ring.
+    close(), which must not race with other calls on this Ring. close() frees
+    the ring; a Ring is also a context manager.
     """
 
-    __slots__ = ("_h", "_lock", "__weakref__")
+    __slots__ = ()
+
+    _kind = "Ring"
+    _free = staticmethod(N.bc_ring_free)
 
     def __init__(self, virtual_nodes: int = 0) -> None:
-        self._h: Optional[int] = None
-        self._lock = threading.Lock()  # makes close() idempotent across threads
+        super().__init__()
         out = N.bc_ring_p()
         _check(N.bc_ring_new(as_uint(virtual_nodes, "virtual_nodes", 32), byref(out)))
         self._h = out.value
@@ -61,44 +64,10 @@ class Ring:
     def __len__(self) -> int:
         """The number of nodes on the ring."""
         if self._h is None:
-            raise MisuseError(N.BC_MISUSE, "the Ring is closed")
+            raise self._error(N.BC_MISUSE)
         return N.bc_ring_node_count(self._h)
-
-    @property
-    def closed(self) -> bool:
-        return self._h is None
-
-    def close(self) -> None:
-        """Frees the ring. Idempotent; later calls raise MisuseError."""
-        with self._lock:
-            h, self._h = self._h, None
-        if h is not None:
-            N.bc_ring_free(h)
-
-    def __enter__(self) -> "Ring":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            h = self._h
-        except AttributeError:
-            return
-        if h is not None:
-            self._h = None
-            try:
-                N.bc_ring_free(h)
-            except Exception:
-                pass
 
     def __repr__(self) -> str:
         if self._h is None:
             return "<blockcache.Ring closed>"
         return f"<blockcache.Ring nodes={len(self)}>"
-
-    def _error(self, rc: int) -> BlockCacheError:
-        if rc == N.BC_MISUSE and self._h is None:
-            return MisuseError(rc, "the Ring is closed")
-        return error_for(rc)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from ctypes import ArgumentError, byref, c_size_t, c_void_p, create_string_buffer, sizeof, string_at
+from ctypes import ArgumentError, byref, c_size_t, c_void_p, create_string_buffer, sizeof
 from dataclasses import dataclass, fields
 from typing import Any, Callable, List, Optional, Tuple
 
 from . import _native as N
-from ._convert import BytesLike, as_bytes, as_ttl, fill_store_options, init_options
-from ._errors import MisuseError, _check, error_for
+from ._convert import BytesLike, as_bytes, as_ttl, store_options, take_bytes
+from ._errors import _check
+from ._handle import _Handle
 
 __all__ = ["Store", "StoreStats"]
 
@@ -98,15 +98,19 @@ def _grow_buffer(needed: int) -> _Buffer:
     return _new_buffer(cap)
 
 
-class Store:
+class Store(_Handle):
     """A sharded, budgeted key-value cache in the library (a bc_store handle).
 
     Keys and values are bytes; a str is encoded as UTF-8, and bytearray or
     memoryview is copied. Every method may be called from any thread at the same
     time, except close(), which must not race with other calls on this Store.
+    close() frees the store and its entries; a Store is also a context manager.
     """
 
-    __slots__ = ("_h", "_harg", "_lock", "__weakref__")
+    __slots__ = ("_harg",)
+
+    _kind = "Store"
+    _free = staticmethod(N.bc_store_free)
 
     def __init__(
         self,
@@ -128,11 +132,9 @@ class Store:
         # _h: the handle as int (None once closed) for the typed declarations;
         # _harg: the same as a ready-made pointer argument for the untyped hit path
         # (None once closed: NULL, which the library answers with BC_MISUSE).
-        self._h: Optional[int] = None
+        super().__init__()
         self._harg: Any = None
-        self._lock = threading.Lock()  # makes close() idempotent across threads
-        o = init_options(N.bc_store_options_init, N.bc_store_options)
-        fill_store_options(o, policy, max_bytes, max_entries, shards, default_ttl_ms, sweep_interval_ms)
+        o = store_options(policy, max_bytes, max_entries, shards, default_ttl_ms, sweep_interval_ms)
         out = N.bc_store_p()
         _check(N.bc_store_new(byref(o), byref(out)))
         self._h = out.value
@@ -185,7 +187,7 @@ class Store:
                 _pool.append(b)
                 if rc == N.BC_NOT_FOUND:
                     return None
-                self._fail(rc)  # no bc_* call since the failing one
+                raise self._error(rc)  # no bc_* call since the failing one
             needed = b[4][0]
             if needed > _MAX_POOLED_BUFFER:
                 _pool.append(b)
@@ -202,11 +204,8 @@ class Store:
         if rc == N.BC_NOT_FOUND:
             return None
         if rc:
-            self._fail(rc)
-        try:
-            return string_at(p.value, size.value) if size.value else b""  # type: ignore[arg-type]
-        finally:
-            N.bc_free(p)
+            raise self._error(rc)
+        return take_bytes(p, size)
 
     # ---- Other operations -------------------------------------------------------
 
@@ -226,74 +225,38 @@ class Store:
             ttl_ms = as_ttl(ttl_ms)
             rc = N.bc_store_set(self._h, key, len(key), value, len(value), ttl_ms)
         if rc:
-            self._fail(rc)
+            raise self._error(rc)
 
     def delete(self, key: BytesLike) -> bool:
         """Removes key; True if it was there."""
         if key.__class__ is not bytes:
             key = as_bytes(key)
-        rc = N.bc_store_delete(self._h, key, len(key))
-        if rc == N.BC_NOT_FOUND:
-            return False
-        if rc:
-            self._fail(rc)
-        return True
+        return self._found(N.bc_store_delete(self._h, key, len(key)))
 
     def clear(self) -> None:
         """Removes every entry (counted neither as deletes nor as evictions)."""
         rc = N.bc_store_clear(self._h)
         if rc:
-            self._fail(rc)
+            raise self._error(rc)
 
     def stats(self) -> StoreStats:
         """A snapshot of the counters (each shard read under its own lock)."""
         s = N.bc_store_stats()
         rc = N.bc_store_get_stats(self._h, byref(s), sizeof(s))
         if rc:
-            self._fail(rc)
+            raise self._error(rc)
         return StoreStats._from_c(s)
 
     def __contains__(self, key: BytesLike) -> bool:
         """True if key has a live entry. This is a get: it counts as a hit or miss."""
         return self.get(key) is not None
 
-    # ---- Lifetime -------------------------------------------------------------
+    # ---- Lifetime (the rest is _Handle's) ------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        return self._h is None
-
-    def close(self) -> None:
-        """Frees the store and its entries. Idempotent; later calls raise MisuseError."""
-        with self._lock:
-            h, self._h, self._harg = self._h, None, None
-        if h is not None:
-            N.bc_store_free(h)
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            h = self._h
-        except AttributeError:  # __init__ failed before _h was set
-            return
-        if h is not None:
-            self._h = self._harg = None
-            try:
-                N.bc_store_free(h)
-            except Exception:  # interpreter shutdown: module globals may be gone
-                pass
+    def _detach(self) -> Optional[int]:
+        # _harg is the hit path's copy of the handle: it goes with _h.
+        h, self._h, self._harg = self._h, None, None
+        return h
 
     def __repr__(self) -> str:
         return f"<blockcache.Store {'closed' if self._h is None else hex(self._h)}>"
-
-    def _fail(self, rc: int) -> None:
-        # Called right after the failing call: error_for reads the thread's
-        # detail message before any other bc_* call can replace it.
-        if rc == N.BC_MISUSE and self._h is None:
-            raise MisuseError(rc, "the Store is closed")
-        raise error_for(rc)
