@@ -20,6 +20,10 @@
  *              allocation), for reference.
  *
  * Usage: bench_hitpath [--seconds S] [--reps R] [--keys N] [--samples N]
+ *                      [--policy NAME] [--max-entries N]
+ *   --policy and --max-entries configure the BlockCache store (default: default
+ *   policy, no limits; a policy's bookkeeping such as W-TinyLFU's sketch runs only
+ *   in a bounded store, so compare policies with --max-entries = --keys).
  *   defaults: 2 s per measurement, 3 rounds, 1000000 keys, 8388608 samples
  *   (about 40 s in all).
  */
@@ -554,6 +558,8 @@ int main(int argc, char **argv)
     bc_store_options o;
     bc_store *s = NULL;
     int32_t rc;
+    const char *policy = NULL;
+    unsigned long long max_entries = 0;
 
     for (a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--seconds") == 0 && a + 1 < argc)
@@ -564,8 +570,12 @@ int main(int argc, char **argv)
             nsamples = (size_t)atol(argv[++a]);
         else if (strcmp(argv[a], "--reps") == 0 && a + 1 < argc)
             reps = atoi(argv[++a]);
+        else if (strcmp(argv[a], "--policy") == 0 && a + 1 < argc)
+            policy = argv[++a];
+        else if (strcmp(argv[a], "--max-entries") == 0 && a + 1 < argc)
+            max_entries = strtoull(argv[++a], NULL, 10);
         else {
-            fprintf(stderr, "usage: %s [--seconds S] [--reps R] [--keys N] [--samples N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--seconds S] [--reps R] [--keys N] [--samples N] [--policy NAME] [--max-entries N]\n", argv[0]);
             return 2;
         }
     }
@@ -621,6 +631,8 @@ int main(int argc, char **argv)
         return 1;
     }
     bc_store_options_init(&o);
+    o.policy = policy;
+    o.max_entries = max_entries;
     rc = bc_store_new(&o, &s);
     if (rc != BC_OK || preload_bc(s, keys) != 0) {
         fprintf(stderr, "bc_store_new: %s (%s)\n", bc_strerror(rc), bc_last_error_message());
@@ -629,8 +641,9 @@ int main(int argc, char **argv)
     {
         bc_store_stats st;
         bc_store_get_stats(s, &st, sizeof st);
-        printf("blockcache store: %u shards, %llu entries, default policy, no limits\n",
-               (unsigned)st.shards, (unsigned long long)st.entries);
+        printf("blockcache store: %u shards, %llu entries, policy %s, max_entries %llu (0 = none)\n",
+               (unsigned)st.shards, (unsigned long long)st.entries, policy ? policy : "default",
+               (unsigned long long)st.max_entries);
     }
     for (rep = 0; rep < reps; rep++) {
         for (t = 0; t < NT; t++) {
