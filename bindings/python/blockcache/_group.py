@@ -199,3 +199,4 @@ class Group(_Handle):
     def __repr__(self) -> str:
         state = "closed" if self._h is None else "open"
         return f"<blockcache.Group {getattr(self, '_name', '?')!r} {state}>"
+

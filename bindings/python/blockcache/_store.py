@@ -217,6 +217,8 @@ class Store(_Handle):
         store's policy if the store is over budget afterwards. Raises
         TooLargeError if the key, value or entry exceeds a limit.
         """
+        if ttl_ms.__class__ is not int or not -(1 << 63) <= ttl_ms < (1 << 63):
+            ttl_ms = as_ttl(ttl_ms)  # ctypes would silently wrap an out-of-range int
         try:
             rc = N.bc_store_set(self._h, key, len(key), value, len(value), ttl_ms)  # type: ignore[arg-type]
         except (ArgumentError, TypeError):

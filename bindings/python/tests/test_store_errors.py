@@ -48,3 +48,12 @@ def test_error_message_is_per_failure(store):
     with pytest.raises(blockcache.InvalidArgumentError) as e2:
         store.set(b"k", b"v", ttl_ms=-3)
     assert e1.value.message != e2.value.message
+
+
+def test_ttl_outside_int64_is_rejected_not_wrapped():
+    with blockcache.Store() as s:
+        with pytest.raises(blockcache.InvalidArgumentError):
+            s.set(b"k", b"v", ttl_ms=1 << 70)
+        with pytest.raises(blockcache.InvalidArgumentError):
+            s.set(b"k", b"v", ttl_ms=-(1 << 70))
+        assert s.get(b"k") is None
