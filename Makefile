@@ -14,7 +14,7 @@ PYTHON      ?= python3
 
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: deps lib c-programs demo test test-swift test-c test-python test-abi test-valgrind bench clean
+.PHONY: deps lib c-programs demo test test-swift test-c test-python test-abi test-valgrind bench hit-ratios clean
 
 deps:
 	@bash scripts/setup.sh
@@ -64,6 +64,12 @@ bench: c-programs
 	$(BINDIR)/bench_hitpath
 	$(BINDIR)/bench_memory
 	BLOCKCACHE_LIBRARY=$(CURDIR)/$(LIB) $(PYTHON) benchmarks/python/bench_binding.py
+
+# Hit ratios of every policy on ../shared/traces (docs/hit-ratio.md has the figures).
+hit-ratios: deps
+	$(SWIFT) build -c release --product bctrace
+	.build/release/bctrace --check-lru
+	.build/release/bctrace --policies lru,lru2,wtinylfu --svg docs/plots
 
 clean:
 	rm -rf build .build $(STATIC_SCRATCH)

@@ -7,6 +7,8 @@
 //   BlockCache        Swift the engine (store, policies, TTL, ring, singleflight, group); no I/O
 //   CBlockCacheABI    C    include/blockcache.h for Swift, plus the per-thread error message buffer
 //   BlockCacheC       Swift the @_cdecl exports: converts between C and the engine, decides nothing
+//   BlockCacheTrace   Swift the cache-trace file formats (decoding only; no I/O, no engine)
+//   bctrace           Swift the trace simulator: replays shared/traces through the engine
 //
 // Products: `BlockCache` (a Swift library, for Swift packages) and `blockcache`
 // (libblockcache.so, for C, Python and any language with a C FFI).
@@ -54,9 +56,15 @@ let package = Package(
             exclude: ["exports.map"],
             linkerSettings: cExportLink
         ),
+        .target(name: "BlockCacheTrace"),
+        .executableTarget(
+            name: "bctrace",
+            dependencies: ["BlockCache", "BlockCacheTrace"],
+            linkerSettings: jemallocLink
+        ),
         .testTarget(
             name: "BlockCacheTests",
-            dependencies: ["BlockCache"],
+            dependencies: ["BlockCache", "BlockCacheTrace"],
             linkerSettings: jemallocLink
         ),
     ]
