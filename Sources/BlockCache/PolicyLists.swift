@@ -4,7 +4,12 @@
 /// LRU uses `probation` as its only list.
 ///
 /// LRU2 rules, exactly:
-/// 1. A new entry enters the head of `probation`.
+/// 1. A new entry enters the head of `probation` -- unless its key was evicted from
+///    `probation` recently (``GhostFilter``: within about the last one to two budgets'
+///    worth of such evictions). Then this is the key's second access: it enters the
+///    head of `protected` (and rule 3 applies). Without this, a shard whose protected
+///    level filled up in one phase of traffic would keep those entries forever, since
+///    nothing new could be accessed twice before probation evicted it.
 /// 2. An access (a hit, or a set that replaces the value) to an entry on `probation`
 ///    moves it to the head of `protected`; an access to an entry on `protected`
 ///    moves it to the head of `protected`.
@@ -33,11 +38,17 @@ struct PolicyLists: ~Copyable {
     let protectedMaxBytes: Int
     /// W-TinyLFU's state (for the other policies: unbounded and unused).
     var tinyLFU: WindowTinyLFU
+    /// LRU2's memory of keys recently evicted from probation (bounded shards only).
+    var ghost: GhostFilter
+    let remembersEvictions: Bool
 
     init(policy: EvictionPolicy, maxEntries: Int, maxBytes: Int) {
         self.policy = policy
         protectedMaxEntries = Self.share(maxEntries)
         protectedMaxBytes = Self.share(maxBytes)
+        remembersEvictions = policy == .lru2 && (maxEntries != .max || maxBytes != .max)
+        // Sized in keys: the entry budget, or the byte budget at about 64 bytes an entry.
+        ghost = GhostFilter(capacity: remembersEvictions ? (maxEntries != .max ? maxEntries : max(1, maxBytes / 64)) : 1)
         tinyLFU = policy == .wtinylfu
             ? WindowTinyLFU(maxEntries: maxEntries, maxBytes: maxBytes)
             : WindowTinyLFU(maxEntries: .max, maxBytes: .max)
@@ -58,10 +69,20 @@ struct PolicyLists: ~Copyable {
     mutating func insert(_ e: Entry, hash: UInt64, charge: Int) {
         if policy == .wtinylfu {
             insertIntoWindow(e, hash: hash, charge: charge)
+        } else if remembersEvictions && ghost.contains(hash) {
+            e.list = .protected
+            protected.pushHead(e, charge: charge)
+            demoteOverflow(maxEntries: protectedMaxEntries, maxBytes: protectedMaxBytes)
         } else {
             e.list = .probation
             probation.pushHead(e, charge: charge)
         }
+    }
+
+    /// Called for an entry about to be evicted (not deleted or expired).
+    @inline(__always)
+    mutating func willEvict(_ e: Entry, hash: UInt64) {
+        if remembersEvictions && e.list == .probation { ghost.insert(hash) }
     }
 
     /// Rule 2 (LRU: move to front).

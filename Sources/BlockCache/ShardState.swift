@@ -171,7 +171,9 @@ struct ShardState: ~Copyable {
         while count > maxEntries || bytes > maxBytes,
               let victim = lists.victim(keeping: fresh, maxEntries: maxEntries, maxBytes: maxBytes)
         {
-            remove(victim)
+            let victimHash = StableHash.hash64(victim.key)
+            lists.willEvict(victim, hash: victimHash)
+            remove(victim, hash: victimHash)
             evictions &+= 1
         }
         return .stored
@@ -253,8 +255,7 @@ struct ShardState: ~Copyable {
     }
 
     /// Removes `e`, wherever it is in the index.
-    private mutating func remove(_ e: Entry) {
-        let hash = StableHash.hash64(e.key)
+    private mutating func remove(_ e: Entry, hash: UInt64) {
         let mask = capacity - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while slots[i] & Self.pointerMask != UInt64(e.bits) { i = (i + 1) & mask }

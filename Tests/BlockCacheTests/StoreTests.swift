@@ -297,3 +297,43 @@ import Synchronization
         #expect(s.checkInvariants() == nil)
     }
 }
+
+@Suite struct GhostFilterTests {
+    @Test func remembersRecentEvictionsWithFewFalsePositives() {
+        var ghost = GhostFilter(capacity: 10_000)
+        for i in 0..<10_000 { ghost.insert(StableHash.hash64("evicted\(i)")) }
+        var missing = 0
+        for i in 0..<10_000 where !ghost.contains(StableHash.hash64("evicted\(i)")) { missing += 1 }
+        #expect(missing == 0)
+        var falsePositives = 0
+        for i in 0..<10_000 where ghost.contains(StableHash.hash64("never\(i)")) { falsePositives += 1 }
+        #expect(falsePositives < 200, "\(falsePositives) false positives in 10000")
+    }
+
+    @Test func forgetsAfterTwoGenerations() {
+        var ghost = GhostFilter(capacity: 1000)
+        for i in 0..<1000 { ghost.insert(StableHash.hash64("old\(i)")) }
+        for i in 0..<2001 { ghost.insert(StableHash.hash64("new\(i)")) }
+        var remembered = 0
+        for i in 0..<1000 where ghost.contains(StableHash.hash64("old\(i)")) { remembered += 1 }
+        #expect(remembered < 50)
+    }
+}
+
+@Suite struct LRU2PhaseChange {
+    @Test func aNewWorkingSetDisplacesAStaleProtectedLevel() throws {
+        let s = try Store(StoreConfiguration(policy: .lru2, maxEntries: 100, shards: 1, sweepIntervalMilliseconds: -1))
+        // Phase 1: 100 keys read twice fill protected (80) and probation (20).
+        for _ in 0..<2 { for i in 0..<100 where try s.get("a\(i)") == nil { try s.set("a\(i)", "v") } }
+        // Phase 2: a loop over 90 new keys, more than probation holds. Each key comes
+        // back after its eviction from probation: that is its second access.
+        var lastPassHits = 0
+        for pass in 0..<6 {
+            for i in 0..<90 {
+                if try s.get("b\(i)") != nil { if pass == 5 { lastPassHits += 1 } } else { try s.set("b\(i)", "v") }
+            }
+        }
+        #expect(lastPassHits >= 85, "\(lastPassHits) of 90 hits in the last pass")
+        #expect(s.checkInvariants() == nil)
+    }
+}
