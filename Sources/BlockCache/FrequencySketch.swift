@@ -28,9 +28,13 @@ struct FrequencySketch: ~Copyable {
     /// Increments until the next halving.
     let sampleSize: Int
     private(set) var size = 0
+    /// Mixed into every key's hash, so that nobody who knows the store's (public,
+    /// stable) key hash can aim keys at chosen counters.
+    private let seed: UInt64
 
-    /// A sketch for about `capacity` distinct keys.
-    init(capacity: Int) {
+    /// A sketch for about `capacity` distinct keys; `seed` should be random.
+    init(capacity: Int, seed: UInt64 = 0) {
+        self.seed = seed
         let c = max(8, min(capacity, 1 << 26))
         tableSize = Int(1) << (Int.bitWidth - (c - 1).leadingZeroBitCount)  // next power of two
         table = .allocate(capacity: tableSize)
@@ -44,7 +48,7 @@ struct FrequencySketch: ~Copyable {
     /// The estimated number of times `hash` was seen since the counters were last
     /// halved (0...15).
     func frequency(_ hash: UInt64) -> Int {
-        let (block, counterHash) = Self.locate(hash, blockMask)
+        let (block, counterHash) = Self.locate(hash ^ seed, blockMask)
         var minimum: UInt64 = Self.maxCount
         for i in 0..<4 {
             let h = counterHash >> (UInt32(i) << 3)
@@ -58,7 +62,7 @@ struct FrequencySketch: ~Copyable {
 
     /// Records one occurrence of `hash`.
     mutating func increment(_ hash: UInt64) {
-        let (block, counterHash) = Self.locate(hash, blockMask)
+        let (block, counterHash) = Self.locate(hash ^ seed, blockMask)
         var added = false
         for i in 0..<4 {
             let h = counterHash >> (UInt32(i) << 3)

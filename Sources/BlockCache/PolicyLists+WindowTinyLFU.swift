@@ -12,9 +12,10 @@
 ///    *candidate* and the tail of `probation` (or of `protected` if probation is
 ///    empty) the *victim*: the candidate is admitted (to probation's head) and the
 ///    victim evicted if the sketch has seen the candidate more often; otherwise the
-///    candidate is evicted. (A warm candidate, 6 or more, that loses still gets in
-///    with probability 1/128, so an attacker cannot pin the main cache with a hot
-///    victim: Caffeine's defence against hash flooding.)
+///    candidate is evicted. Ties go to the victim. (Defence against hash flooding:
+///    each sketch mixes a random seed into the key hashes, so nobody can aim keys at
+///    chosen counters to make a victim look hot. Caffeine instead admits a losing warm
+///    candidate with probability 1/128, which costs 1-3 points of hit ratio on loops.)
 /// 3. The main cache is LRU2: a hit on probation moves the entry to protected, which
 ///    holds at most 80% of the main share; its overflow is demoted to probation.
 ///    A hit in the window moves the entry to the window's head.
@@ -30,9 +31,6 @@
 struct WindowTinyLFU: ~Copyable {
     enum Unit { case entries, bytes, unbounded }
 
-    /// A warm candidate (at least this frequent) that loses the duel is still admitted
-    /// with probability 1/128 (Caffeine's ADMIT_HASHDOS_THRESHOLD).
-    static let warmCandidate = 6
     /// Initial window: 1% of the budget, as Caffeine.
     static let initialWindowPercent = 1
     /// The climber's first step, and its step after a restart: 6.25% of the budget.
@@ -55,8 +53,6 @@ struct WindowTinyLFU: ~Copyable {
     var missesInSample = 0
     var previousHitRate = 0.0
     var stepSize: Double
-    /// xorshift state for the hash-flooding defence.
-    var random: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     init(maxEntries: Int, maxBytes: Int) {
         if maxEntries != .max {
@@ -72,7 +68,8 @@ struct WindowTinyLFU: ~Copyable {
         // The sketch is sized in keys: an entry budget is one; a byte budget is
         // turned into keys assuming about 64 bytes an entry.
         let keys = unit == .entries ? capacity : unit == .bytes ? max(1, capacity / 64) : 1
-        sketch = FrequencySketch(capacity: keys)
+        var rng = SystemRandomNumberGenerator()
+        sketch = FrequencySketch(capacity: keys, seed: unit == .unbounded ? 0 : rng.next())
         samplePeriod = sketch.sampleSize
         if unit == .unbounded {
             windowMax = .max
@@ -193,14 +190,7 @@ extension PolicyLists {
     private mutating func admit(_ candidate: Entry, over victim: Entry) -> Bool {
         let candidateFrequency = tinyLFU.sketch.frequency(StableHash.hash64(candidate.key))
         let victimFrequency = tinyLFU.sketch.frequency(StableHash.hash64(victim.key))
-        if candidateFrequency > victimFrequency { return true }
-        if candidateFrequency >= WindowTinyLFU.warmCandidate {
-            tinyLFU.random ^= tinyLFU.random << 13
-            tinyLFU.random ^= tinyLFU.random >> 7
-            tinyLFU.random ^= tinyLFU.random << 17
-            return tinyLFU.random & 127 == 0
-        }
-        return false
+        return candidateFrequency > victimFrequency
     }
 
     private mutating func move(_ e: Entry, from: List, to: List) {
