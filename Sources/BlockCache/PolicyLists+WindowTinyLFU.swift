@@ -97,8 +97,7 @@ extension PolicyLists {
     /// Rules 1 and 2 (the part that needs no eviction).
     mutating func insertIntoWindow(_ e: Entry, hash: UInt64, charge: Int) {
         tinyLFU.sketch.increment(hash)
-        e.list = .window
-        window.pushHead(e, charge: charge)
+        push(e, onto: .window, charge: charge)
         while weight(window) > tinyLFU.windowMax, !mainIsFull, let t = window.tail {
             move(t, from: .window, to: .probation)
         }
@@ -196,11 +195,6 @@ extension PolicyLists {
     private mutating func move(_ e: Entry, from: List, to: List) {
         let charge = ShardState.charge(of: e)
         remove(e, charge: charge)
-        e.list = to
-        switch to {
-        case .window: window.pushHead(e, charge: charge)
-        case .probation: probation.pushHead(e, charge: charge)
-        case .protected: protected.pushHead(e, charge: charge)
-        }
+        push(e, onto: to, charge: charge)
     }
 }

@@ -70,12 +70,10 @@ struct PolicyLists: ~Copyable {
         if policy == .wtinylfu {
             insertIntoWindow(e, hash: hash, charge: charge)
         } else if remembersEvictions && ghost.contains(hash) {
-            e.list = .protected
-            protected.pushHead(e, charge: charge)
+            push(e, onto: .protected, charge: charge)
             demoteOverflow(maxEntries: protectedMaxEntries, maxBytes: protectedMaxBytes)
         } else {
-            e.list = .probation
-            probation.pushHead(e, charge: charge)
+            push(e, onto: .probation, charge: charge)
         }
     }
 
@@ -108,21 +106,26 @@ struct PolicyLists: ~Copyable {
     mutating func replace(_ old: Entry, oldCharge: Int, with fresh: Entry, hash: UInt64, charge: Int) {
         let list = old.list
         remove(old, charge: oldCharge)
-        fresh.list = list
-        switch list {
-        case .window: window.pushHead(fresh, charge: charge)
-        case .probation: probation.pushHead(fresh, charge: charge)
-        case .protected: protected.pushHead(fresh, charge: charge)
-        }
+        push(fresh, onto: list, charge: charge)
         access(fresh, hash: hash, charge: charge)
+    }
+
+    /// Links `e` at the head of `list` and records which list holds it.
+    @inline(__always)
+    mutating func push(_ e: Entry, onto list: List, charge: Int) {
+        e.list = list
+        switch list {
+        case .window: window.pushHead(e, charge: charge)
+        case .probation: probation.pushHead(e, charge: charge)
+        case .protected: protected.pushHead(e, charge: charge)
+        }
     }
 
     /// Moves an entry from probation to the head of protected.
     @inline(__always)
     mutating func promote(_ e: Entry, charge: Int) {
         probation.remove(e, charge: charge)
-        e.list = .protected
-        protected.pushHead(e, charge: charge)
+        push(e, onto: .protected, charge: charge)
     }
 
     /// Rule 3: while protected is over its limits, its tail goes back to probation.
@@ -131,8 +134,7 @@ struct PolicyLists: ~Copyable {
         while protected.count > maxEntries || protected.bytes > maxBytes, let t = protected.tail {
             let charge = ShardState.charge(of: t)
             protected.remove(t, charge: charge)
-            t.list = .probation
-            probation.pushHead(t, charge: charge)
+            push(t, onto: .probation, charge: charge)
         }
     }
 
@@ -148,7 +150,7 @@ struct PolicyLists: ~Copyable {
 
     /// The entry to evict next while the shard is over budget, never `keep`; nil when
     /// there is none. (Rule 4 for LRU and LRU2; W-TinyLFU's admission duel.)
-    mutating func victim(keeping keep: Entry?, maxEntries: Int, maxBytes: Int) -> Entry? {
+    mutating func victim(keeping keep: Entry?) -> Entry? {
         if policy == .wtinylfu { return victimTinyLFU(keeping: keep) }
         if let t = probation.tail, t != keep { return t }
         if let t = probation.tail, let p = t.prev { return p }  // t is `keep`

@@ -169,7 +169,7 @@ struct ShardState: ~Copyable {
         }
         sets &+= 1
         while count > maxEntries || bytes > maxBytes,
-              let victim = lists.victim(keeping: fresh, maxEntries: maxEntries, maxBytes: maxBytes)
+              let victim = lists.victim(keeping: fresh)
         {
             let victimHash = StableHash.hash64(victim.key)
             lists.willEvict(victim, hash: victimHash)
