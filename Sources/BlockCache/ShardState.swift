@@ -62,6 +62,10 @@ struct ShardState: ~Copyable {
     /// W-TinyLFU's current window share (tests and diagnostics).
     var windowShare: Int { lists.tinyLFU.windowMax }
 
+    #if DEBUG
+    mutating func resizeWindowForTesting(_ share: Int) { lists.resizeWindow(to: share) }
+    #endif
+
     var count: Int { lists.count }
     var bytes: Int { lists.bytes }
 
