@@ -116,7 +116,7 @@ typedef struct bc_store bc_store;
 typedef struct bc_store_options {
     uint32_t struct_size;      /* sizeof(bc_store_options); set by bc_store_options_init. */
     uint32_t shards;           /* Power of two up to 1024, or 0 = automatic (by CPUs and budget). */
-    const char *policy;        /* "lru", "lru2" or "wtinylfu" (any case); NULL = default ("lru2"). Copied. */
+    const char *policy;        /* "lru", "lru2" or "wtinylfu" (any case); NULL = default ("wtinylfu"). Copied. */
     uint64_t max_bytes;        /* Byte budget (keys + values + per-entry overhead), 0 = no byte limit. */
     uint64_t max_entries;      /* Entry budget, 0 = no entry limit. */
     int64_t default_ttl_ms;    /* TTL for sets that pass ttl_ms = 0; 0 = never expire. Must be >= 0. */

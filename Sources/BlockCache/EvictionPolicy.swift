@@ -11,8 +11,9 @@ public enum EvictionPolicy: String, Sendable, CaseIterable, CustomStringConverti
     /// See `PolicyLists+WindowTinyLFU.swift`.
     case wtinylfu
 
-    /// The policy a store gets when none is named.
-    public static let `default`: EvictionPolicy = .lru2
+    /// The policy a store gets when none is named: W-TinyLFU, the best of the three on
+    /// the reference traces (docs/hit-ratio.md).
+    public static let `default`: EvictionPolicy = .wtinylfu
 
     /// The policy with this name ("lru", "lru2", "wtinylfu"), case-insensitive.
     public init?(name: String) {

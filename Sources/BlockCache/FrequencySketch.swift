@@ -60,6 +60,22 @@ struct FrequencySketch: ~Copyable {
         return Int(minimum)
     }
 
+    /// Where a key's counters live, computable without the shard's lock (the table never
+    /// moves), so the store can prefetch them while it takes the lock.
+    struct Locator: Sendable {
+        let table: UInt
+        let blockMask: UInt32
+        let seed: UInt64
+
+        @inline(__always)
+        func address(_ hash: UInt64) -> UnsafeRawPointer? {
+            let (block, _) = FrequencySketch.locate(hash ^ seed, blockMask)
+            return UnsafeRawPointer(bitPattern: table &+ UInt(block) &* 8)
+        }
+    }
+
+    var locator: Locator { Locator(table: UInt(bitPattern: table), blockMask: blockMask, seed: seed) }
+
     /// Records one occurrence of `hash`.
     mutating func increment(_ hash: UInt64) {
         let (block, counterHash) = Self.locate(hash ^ seed, blockMask)
@@ -93,7 +109,7 @@ struct FrequencySketch: ~Copyable {
 
     /// The first word of the key's block, and the hash that picks its four counters.
     @inline(__always)
-    private static func locate(_ hash: UInt64, _ blockMask: UInt32) -> (Int, UInt32) {
+    fileprivate static func locate(_ hash: UInt64, _ blockMask: UInt32) -> (Int, UInt32) {
         // The store picks shards by the top bits and index slots by the low bits of
         // the hash, so fold all 64 bits before spreading.
         let blockHash = spread(UInt32(truncatingIfNeeded: hash ^ (hash >> 32)))

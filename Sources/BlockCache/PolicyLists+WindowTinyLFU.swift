@@ -104,7 +104,8 @@ extension PolicyLists {
 
     /// Rules 1 and 2 (the part that needs no eviction).
     mutating func insertIntoWindow(_ e: Entry, hash: UInt64, charge: Int) {
-        tinyLFU.sketch.increment(hash)
+        // An unbounded shard never evicts, so it needs no frequencies (nor a window share).
+        if tinyLFU.unit != .unbounded { tinyLFU.sketch.increment(hash) }
         push(e, onto: .window, charge: charge)
         while weight(window) > tinyLFU.windowMax, !mainIsFull, let t = window.tail {
             move(t, from: .window, to: .probation)
@@ -113,7 +114,7 @@ extension PolicyLists {
 
     /// Rule 3, and the sketch's count of the hit.
     mutating func accessTinyLFU(_ e: Entry, hash: UInt64, charge: Int) {
-        tinyLFU.sketch.increment(hash)
+        if tinyLFU.unit != .unbounded { tinyLFU.sketch.increment(hash) }
         switch e.list {
         case .window:
             window.moveToHead(e)

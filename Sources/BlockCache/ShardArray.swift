@@ -15,7 +15,15 @@ final class ShardArray: @unchecked Sendable {
         /// lock-free prefetching (see ``prefetch(_:hash:)``).
         let tableAddress = Atomic<UInt>(0)
         let tableMask = Atomic<UInt>(0)
+        /// W-TinyLFU's sketch (which never moves), for prefetching; nil for the other
+        /// policies and for unbounded shards.
+        let sketch: FrequencySketch.Locator?
         var state: ShardState
+
+        init(state: consuming ShardState) {
+            sketch = state.sketchLocator
+            self.state = state
+        }
     }
     static let shardAlignment = 128
     static let shardOffset = 8
@@ -58,6 +66,7 @@ final class ShardArray: @unchecked Sendable {
         let mask = shard.pointee.tableMask.load(ordering: .relaxed)
         let slot = UInt(truncatingIfNeeded: hash) & mask
         bcmem_prefetch(UnsafeRawPointer(bitPattern: base &+ slot &* 8))
+        if let sketch = shard.pointee.sketch { bcmem_prefetch(sketch.address(hash)) }
     }
 
     private func publishTable(_ shard: UnsafeMutablePointer<Shard>, _ table: (address: UInt, mask: UInt)) {

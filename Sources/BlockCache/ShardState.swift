@@ -59,6 +59,11 @@ struct ShardState: ~Copyable {
     /// The index table's address and mask, for prefetching.
     var table: (address: UInt, mask: UInt) { (UInt(bitPattern: slots), UInt(capacity - 1)) }
 
+    /// Where W-TinyLFU's sketch counters are, for prefetching; nil when there is none.
+    var sketchLocator: FrequencySketch.Locator? {
+        lists.policy == .wtinylfu && lists.tinyLFU.unit != .unbounded ? lists.tinyLFU.sketch.locator : nil
+    }
+
     /// W-TinyLFU's current window share (tests and diagnostics).
     var windowShare: Int { lists.tinyLFU.windowMax }
 

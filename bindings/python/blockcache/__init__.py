@@ -1,7 +1,7 @@
 """Python binding of BlockCache (libblockcache.so).
 
 BlockCache is an in-process, read-through cache engine: a Store is a sharded
-key-value cache with eviction policies ("lru", "lru2"), byte and entry budgets
+key-value cache with eviction policies ("lru", "lru2", "wtinylfu"), byte and entry budgets
 and per-entry TTL; a Group fills misses through a loader, one load per key at a
 time; a Ring maps keys onto nodes by consistent hashing.
 

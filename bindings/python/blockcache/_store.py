@@ -123,7 +123,7 @@ class Store(_Handle):
     ) -> None:
         """Creates a store.
 
-        policy: "lru" or "lru2" (None = the library's default, "lru2").
+        policy: "lru", "lru2" or "wtinylfu" (None = the library's default, "wtinylfu").
         max_bytes / max_entries: budgets, 0 = none. shards: a power of two up to
         1024, 0 = automatic. default_ttl_ms: TTL of sets that pass ttl_ms=0
         (0 = never expire). sweep_interval_ms: active expiry period, 0 = default
