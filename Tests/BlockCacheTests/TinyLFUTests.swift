@@ -108,13 +108,13 @@ import Testing
     @Test func climberGrowsTheWindowForRecency() throws {
         // Known gap (issue 3, open): with Caffeine's climber rules the window keeps
         // walking in its first direction (smaller) while the hit ratio stays flat, so it
-        // never finds the large window this workload needs. When the climber is fixed,
-        // withKnownIssue reports that the issue went away.
+        // usually does not find the large window this workload needs.
         // Recency: each key is read again soon after it first appears, then never:
         // only a large window (close to LRU) keeps it long enough.
         let recency = (0..<200_000).map { i in i % 2 == 0 ? i / 2 : i / 2 - 300 }
         let grown = try finalWindow(recency, capacity: 1000)
-        withKnownIssue("the hill climber does not explore on a flat hit ratio") {
+        // Intermittent: with the sketch's random seed the climber sometimes does get there.
+        withKnownIssue("the hill climber does not explore on a flat hit ratio", isIntermittent: true) {
             #expect(grown > 100, "window \(grown) of 1000 after a recency workload")
         }
     }
