@@ -85,10 +85,6 @@ struct Entry: Equatable {
         nonmutating set { raw.storeBytes(of: newValue, toByteOffset: 18, as: UInt16.self) }
     }
     @inline(__always) var hasExpiry: Bool { flags & Entry.flagHasExpiry != 0 }
-    @inline(__always) var isProtected: Bool {
-        get { flags & Entry.flagProtected != 0 }
-        nonmutating set { flags = newValue ? flags | Entry.flagProtected : flags & ~Entry.flagProtected }
-    }
     /// Which policy list the entry is on.
     @inline(__always) var list: PolicyLists.List {
         get {

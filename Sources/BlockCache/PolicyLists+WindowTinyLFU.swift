@@ -113,13 +113,13 @@ extension PolicyLists {
     }
 
     /// Rule 3, and the sketch's count of the hit.
-    mutating func accessTinyLFU(_ e: Entry, hash: UInt64, charge: Int) {
+    mutating func accessTinyLFU(_ e: Entry, hash: UInt64) {
         if tinyLFU.unit != .unbounded { tinyLFU.sketch.increment(hash) }
         switch e.list {
         case .window:
             window.moveToHead(e)
         case .probation:
-            promote(e, charge: charge)
+            promote(e)
             demoteProtectedOverflow()
         case .protected:
             protected.moveToHead(e)

@@ -85,7 +85,7 @@ struct PolicyLists: ~Copyable {
 
     /// Rule 2 (LRU: move to front).
     @inline(__always)
-    mutating func access(_ e: Entry, hash: UInt64, charge: Int) {
+    mutating func access(_ e: Entry, hash: UInt64) {
         switch policy {
         case .lru:
             probation.moveToHead(e)
@@ -93,11 +93,11 @@ struct PolicyLists: ~Copyable {
             if e.list == .protected {
                 protected.moveToHead(e)
             } else {
-                promote(e, charge: charge)
+                promote(e)
                 demoteOverflow(maxEntries: protectedMaxEntries, maxBytes: protectedMaxBytes)
             }
         case .wtinylfu:
-            accessTinyLFU(e, hash: hash, charge: charge)
+            accessTinyLFU(e, hash: hash)
         }
     }
 
@@ -107,7 +107,7 @@ struct PolicyLists: ~Copyable {
         let list = old.list
         remove(old, charge: oldCharge)
         push(fresh, onto: list, charge: charge)
-        access(fresh, hash: hash, charge: charge)
+        access(fresh, hash: hash)
     }
 
     /// Links `e` at the head of `list` and records which list holds it.
@@ -121,9 +121,11 @@ struct PolicyLists: ~Copyable {
         }
     }
 
-    /// Moves an entry from probation to the head of protected.
+    /// Moves an entry from probation to the head of protected. Its charge is computed
+    /// here, the only access path that needs it (moves within one list do not).
     @inline(__always)
-    mutating func promote(_ e: Entry, charge: Int) {
+    mutating func promote(_ e: Entry) {
+        let charge = ShardState.charge(of: e)
         probation.remove(e, charge: charge)
         push(e, onto: .protected, charge: charge)
     }

@@ -114,7 +114,7 @@ struct ShardState: ~Copyable {
             return nil
         }
         hits &+= 1
-        lists.access(e, hash: hash, charge: Self.charge(of: e))
+        lists.access(e, hash: hash)
         if lists.policy == .wtinylfu { lists.recordLookup(hit: true) }
         return e
     }
@@ -150,7 +150,7 @@ struct ShardState: ~Copyable {
                 // Same size class and layout: overwrite in place. The charge is the same,
                 // so nothing needs evicting; the replacement counts as an access.
                 old.overwrite(value: value, expiry: expiry)
-                lists.access(old, hash: hash, charge: charge)
+                lists.access(old, hash: hash)
                 sets &+= 1
                 return .stored
             }
