@@ -29,7 +29,7 @@ public final class Group: Sendable {
     /// The group's cache. Its hit and miss counters are the group's.
     public let store: Store
     private let loader: Loader
-    private let flights = SingleFlight<[UInt8], [UInt8]>()
+    private let flights = SingleFlight<[UInt8], LoadedValue>()
     private let loads = Atomic<UInt64>(0)
     private let loadsDeduplicated = Atomic<UInt64>(0)
     private let loaderErrors = Atomic<UInt64>(0)
@@ -51,7 +51,7 @@ public final class Group: Sendable {
     ///   (key), `.noMemory`, `.misuse` (a loader getting the key it is loading).
     public func copyValue(forKey key: UnsafeRawBufferPointer) throws(CacheError) -> UnsafeMutableRawBufferPointer {
         if let hit = try store.copyValue(forKey: key) { return hit }
-        let bytes = try load(Array(key))
+        let bytes = try load(Array(key)).bytes
         guard let p = Allocator.allocate(bytes.count) else {
             throw CacheError(.noMemory, "out of memory copying a \(bytes.count)-byte value")
         }
@@ -66,7 +66,36 @@ public final class Group: Sendable {
             Result { () throws(CacheError) in try store.withValue(forKey: k) { Array($0) } }
         }.get()
         if let hit { return hit }
+        return try load(key).bytes
+    }
+
+    /// The value of `key` and its remaining lifetime (``TTL/never`` or
+    /// ``TTL/milliseconds(_:)``), from the cache or loaded. Throws as ``get(_:)``.
+    /// A node uses this to send the expiry along with a value.
+    public func getWithTTL(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
+        let hit = try key.withUnsafeBytes { k in
+            Result { () throws(CacheError) in
+                try store.withValueAndTTL(forKey: k) { v, ms in LoadedValue(Array(v), ttl: ms.map { .milliseconds($0) } ?? .never) }
+            }
+        }.get()
+        if let hit { return hit }
         return try load(key)
+    }
+
+    /// Loads `key` for a caller that has just missed in the cache (the miss is already
+    /// counted): the value and its lifetime. Throws as ``get(_:)``.
+    public func loadAfterMiss(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
+        try load(key)
+    }
+
+    /// Whether the cache holds `key` now, with its value and remaining lifetime;
+    /// never loads. Counts as a hit or miss.
+    public func cached(_ key: [UInt8]) throws(CacheError) -> LoadedValue? {
+        try key.withUnsafeBytes { k in
+            Result { () throws(CacheError) in
+                try store.withValueAndTTL(forKey: k) { v, ms in LoadedValue(Array(v), ttl: ms.map { .milliseconds($0) } ?? .never) }
+            }
+        }.get()
     }
 
     public func get(_ key: String) throws(CacheError) -> [UInt8] {
@@ -97,12 +126,14 @@ public final class Group: Sendable {
     }
 
     /// The miss path: one load per key at a time, shared by every concurrent caller.
-    private func load(_ key: [UInt8]) throws(CacheError) -> [UInt8] {
-        let (result, shared) = flights.run(key) { () throws -> [UInt8] in
+    private func load(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
+        let (result, shared) = flights.run(key) { () throws -> LoadedValue in
             // A concurrent caller may have loaded this key and finished its flight
             // between our miss in the store and our becoming leader here; its value is
             // cached now, so look again (uncounted) before loading a second time.
-            if let cached = try store.peekValue(forKey: key) { return cached }
+            if let (bytes, ms) = key.withUnsafeBytes({ store.peekValueAndTTL(forKey: $0) }) {
+                return LoadedValue(bytes, ttl: ms.map { .milliseconds($0) } ?? .never)
+            }
             loads.add(1, ordering: .relaxed)
             let loaded: LoadedValue?
             do {
@@ -131,14 +162,23 @@ public final class Group: Sendable {
                 loaderErrors.add(1, ordering: .relaxed)
                 throw CacheError(.loaderFailed, "loader for group '\(name)' returned an invalid TTL: \(error.message)")
             }
-            return loaded.bytes
+            return LoadedValue(loaded.bytes, ttl: resolved(loaded.ttl))
         }
         if shared { loadsDeduplicated.add(1, ordering: .relaxed) }
         switch result {
-        case .success(let bytes): return bytes
+        case .success(let value): return value
         case .failure(let error as CacheError): throw error
         case .failure(let error): throw CacheError(.internal, "unexpected error: \(error)")
         }
+    }
+}
+
+extension Group {
+    /// `ttl` with ``TTL/default`` replaced by the store's default.
+    func resolved(_ ttl: TTL) -> TTL {
+        guard case .default = ttl else { return ttl }
+        let d = store.configuration.defaultTTLMilliseconds
+        return d == 0 ? .never : .milliseconds(d)
     }
 }
 
@@ -156,16 +196,4 @@ public struct GroupStats: Sendable, Hashable {
     public var loaderErrors: UInt64
     public var loaderNotFound: UInt64
     public var store: StoreStats
-}
-
-extension Store {
-    /// The value of `key` as an array, without counting or touching the policy.
-    func peekValue(forKey key: [UInt8]) throws(CacheError) -> [UInt8]? {
-        let copy = try key.withUnsafeBytes { k in
-            Result { () throws(CacheError) in try peekCopy(forKey: k) }
-        }.get()
-        guard let copy else { return nil }
-        defer { Allocator.free(copy.baseAddress) }
-        return Array(UnsafeRawBufferPointer(copy))
-    }
 }

@@ -98,6 +98,32 @@ public final class Store: Sendable {
         }
     }
 
+    /// Like ``withValue(forKey:_:)``, and also passes the entry's remaining lifetime:
+    /// milliseconds (at least 1), or nil when it never expires. Counts as an access.
+    public func withValueAndTTL<R>(forKey key: UnsafeRawBufferPointer,
+                                   _ body: (UnsafeRawBufferPointer, Int64?) -> R) throws(CacheError) -> R? {
+        try Self.checkKey(key)
+        let hash = StableHash.hash64(key)
+        return shards.withShard(shardIndex(hash)) { state in
+            state.lookup(key, hash: hash).map { body($0.value, Self.remaining($0)) }
+        }
+    }
+
+    /// Like ``withValueAndTTL(forKey:_:)`` without counting or touching the policy.
+    func peekValueAndTTL(forKey key: UnsafeRawBufferPointer) -> ([UInt8], Int64?)? {
+        guard key.count <= Self.maxKeyLength else { return nil }
+        let hash = StableHash.hash64(key)
+        return shards.withShard(shardIndex(hash)) { state in
+            state.peek(key, hash: hash).map { (Array($0.value), Self.remaining($0)) }
+        }
+    }
+
+    @inline(__always)
+    private static func remaining(_ e: Entry) -> Int64? {
+        guard e.hasExpiry else { return nil }
+        return max(1, e.expiry - MonotonicClock.nowMilliseconds())
+    }
+
     /// A copy of the value of `key` in memory from ``Allocator`` (release it with
     /// ``Allocator/free(_:)``); nil when absent or expired. Counts as an access.
     /// An empty value still gets a (1-byte) allocation, so the pointer is never nil.
@@ -129,17 +155,6 @@ public final class Store: Sendable {
             }
             return n
         }
-    }
-
-    /// Like ``copyValue(forKey:)`` but without counting a hit or miss and without
-    /// touching the policy: for a second look that must not skew the statistics.
-    func peekCopy(forKey key: UnsafeRawBufferPointer) throws(CacheError) -> UnsafeMutableRawBufferPointer? {
-        let hash = StableHash.hash64(key)
-        let result: CopyResult = shards.withShard(shardIndex(hash)) { state in
-            guard let e = state.peek(key, hash: hash) else { return .absent }
-            return Self.copyOut(e)
-        }
-        return try result.unwrap()
     }
 
     /// Removes `key`; returns whether a live entry was removed.

@@ -1,0 +1,83 @@
+import BlockCache
+import Synchronization
+
+/// Copies of values this node fetched from their owners, kept for keys requested
+/// often enough here: a separate LRU store with a fraction of the group's budget,
+/// behind an admission filter that counts requests per key.
+///
+/// Admission is by observed rate, not at random: each fetch from the owner counts
+/// one request for its key in a small counting sketch, whose counters are halved
+/// every `window` requests; a value is admitted when its key's count reaches the
+/// threshold. One request for a key never displaces hot copies of others.
+final class HotTier: Sendable {
+    let store: Store
+    private let admission: Mutex<RequestCounter>
+    private let threshold: Int
+    let maxTTLMilliseconds: Int64
+
+    init(groupConfiguration g: StoreConfiguration, fraction: Double, defaultBytes: UInt64,
+         threshold: Int, maxTTLMilliseconds: Int64) throws(CacheError) {
+        var c = StoreConfiguration()
+        c.policy = .lru
+        func share(_ v: UInt64) -> UInt64 { v == 0 ? 0 : max(1, UInt64(Double(v) * fraction)) }
+        c.maxBytes = share(g.maxBytes)
+        c.maxEntries = share(g.maxEntries)
+        if c.maxBytes == 0 && c.maxEntries == 0 { c.maxBytes = defaultBytes }
+        // Few shards: a hot tier is small, and each shard gets an equal budget slice.
+        c.shards = c.maxEntries != 0 ? Int(min(8, floorPow2(max(1, c.maxEntries / 64)))) : 8
+        store = try Store(c)
+        let expected = Int(min(1 << 20, max(1024, c.maxEntries != 0 ? c.maxEntries * 8 : c.maxBytes / 512)))
+        admission = Mutex(RequestCounter(counters: expected))
+        self.threshold = max(1, threshold)
+        self.maxTTLMilliseconds = maxTTLMilliseconds
+    }
+
+    /// Counts a request for `key` (one that missed the hot tier) and says whether the
+    /// value should be kept.
+    func recordRequest(_ key: [UInt8]) -> Bool {
+        let h = key.withUnsafeBytes { StableHash.hash64($0) }
+        let count = admission.withLock { $0.increment(h) }
+        return count >= threshold
+    }
+
+    /// Keeps a copy, its lifetime capped at ``maxTTLMilliseconds``.
+    func keep(_ key: [UInt8], _ value: [UInt8], ttl: TTL) {
+        var ms = maxTTLMilliseconds
+        if case .milliseconds(let m) = ttl { ms = min(ms, m) }
+        try? store.set(key, value, ttl: .milliseconds(max(1, ms)))
+    }
+}
+
+/// Saturating 4-bit-style counters indexed by two hashes (count-min), halved every
+/// `10 × counters` increments so that counts follow the recent request rate.
+struct RequestCounter {
+    private var counters: [UInt8]
+    private let mask: Int
+    private var increments = 0
+    private let window: Int
+
+    init(counters n: Int) {
+        let size = Int(floorPow2(UInt64(max(64, n))))
+        counters = Array(repeating: 0, count: size)
+        mask = size - 1
+        window = size * 10
+    }
+
+    /// Adds one to the key's count and returns the new estimate.
+    mutating func increment(_ hash: UInt64) -> Int {
+        let a = Int(truncatingIfNeeded: hash) & mask
+        let b = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        if counters[a] < 15 { counters[a] += 1 }
+        if counters[b] < 15 { counters[b] += 1 }
+        increments += 1
+        if increments >= window {
+            increments = 0
+            for i in counters.indices { counters[i] >>= 1 }
+        }
+        return Int(min(counters[a], counters[b]))
+    }
+}
+
+func floorPow2(_ x: UInt64) -> UInt64 {
+    x == 0 ? 0 : UInt64(1) << (63 - UInt64(x.leadingZeroBitCount))
+}

@@ -1,0 +1,294 @@
+public import BlockCache
+import BlockCacheRESP
+import NIOCore
+import NIOConcurrencyHelpers
+import NIOPosix
+import Synchronization
+
+/// One member of a BlockCache cluster: a RESP server over the node's groups, a ring
+/// of the members (itself included) that names each key's owner, pooled pipelined
+/// clients to the other members, and a hot tier per group.
+///
+/// Reads: the owner of a key answers from its cache or loads it (group loader +
+/// singleflight) and never forwards. A non-owner answers from its hot tier or asks
+/// the owner; if the owner cannot be reached it loads the key itself, and the
+/// owner's circuit breaker keeps further calls from waiting on it.
+/// Writes: set and delete go to the owner; then every other member drops its copy;
+/// then the call returns.
+///
+/// Thread safety: every method may be called from any thread.
+public final class Node: @unchecked Sendable {
+    public static let version = "0.4.0"
+
+    public let configuration: NodeConfiguration
+    let groups: [String: ClusterGroup]
+    let defaultGroup: ClusterGroup
+    let eventLoopGroup: MultiThreadedEventLoopGroup
+    let loaderPool: NIOThreadPool
+    let startedAt = NIODeadline.now()
+    let log: @Sendable (String) -> Void
+
+    private let state = NIOLockedValueBox(State())
+    private struct State {
+        var view = RingView.empty
+        var serverChannel: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var address: String = ""
+        var staticPeers: [String] = []
+        var discovered: [String]?
+        var membership: EtcdMembership?
+        var stopped = false
+    }
+
+    let connectionsAccepted = Atomic<UInt64>(0)
+    let commandsProcessed = Atomic<UInt64>(0)
+    let protocolErrors = Atomic<UInt64>(0)
+
+    /// - Throws: `.invalidArgument` without groups, with two groups of one name, a
+    ///   default group that is not among them, or a bad peer address.
+    public init(configuration: NodeConfiguration, groups: [Group],
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws(CacheError) {
+        guard !groups.isEmpty else { throw CacheError(.invalidArgument, "a node needs at least one group") }
+        var byName: [String: ClusterGroup] = [:]
+        for g in groups {
+            guard byName[g.name] == nil else { throw CacheError(.invalidArgument, "two groups named '\(g.name)'") }
+            byName[g.name] = try ClusterGroup(g, configuration)
+        }
+        let defaultName = configuration.defaultGroup ?? groups[0].name
+        guard let d = byName[defaultName] else {
+            throw CacheError(.invalidArgument, "default group '\(defaultName)' is not one of the node's groups")
+        }
+        guard configuration.maxKeyBytes >= 1, configuration.maxKeyBytes <= Store.maxKeyLength else {
+            throw CacheError(.invalidArgument, "max key bytes must be 1...\(Store.maxKeyLength)")
+        }
+        guard configuration.peerTimeoutMilliseconds > 0, configuration.breakerBackoffMilliseconds > 0 else {
+            throw CacheError(.invalidArgument, "peer timeout and breaker backoff must be > 0 ms")
+        }
+        for p in configuration.peers where splitHostPort(p) == nil {
+            throw CacheError(.invalidArgument, "peer address must be host:port; got '\(p)'")
+        }
+        self.configuration = configuration
+        self.groups = byName
+        defaultGroup = d
+        self.log = log
+        let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
+        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        loaderPool = NIOThreadPool(numberOfThreads: max(1, configuration.loaderThreads))
+        state.withLockedValue { $0.staticPeers = configuration.peers }
+    }
+
+    deinit {
+        if !state.withLockedValue({ $0.stopped }) { stop() }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Binds the server, builds the ring and starts etcd membership if configured.
+    /// Returns once the node accepts connections.
+    /// - Throws: `.invalidArgument` when it cannot bind (the message says why).
+    public func start() throws(CacheError) {
+        loaderPool.start()
+        let limits = configuration.limits
+        let bootstrap = ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: 512)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(RESPRequestDecoder(limits: limits)),
+                        CommandHandler(node: self),
+                    ])
+                    self.track(channel)
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
+        } catch {
+            stop()
+            throw CacheError(.invalidArgument, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        let bound = channel.localAddress?.port ?? configuration.port
+        var host = configuration.host
+        if host == "0.0.0.0" || host == "::" || host.isEmpty { host = "127.0.0.1" }
+        if host.contains(":") { host = "[\(host)]" }
+        let address = configuration.advertisedAddress ?? "\(host):\(bound)"
+        state.withLockedValue {
+            $0.serverChannel = channel
+            $0.address = address
+        }
+        rebuildRing()
+        if !configuration.etcdEndpoints.isEmpty {
+            let client = EtcdClient(endpoints: configuration.etcdEndpoints, eventLoopGroup: eventLoopGroup,
+                                    requestTimeout: .seconds(2))
+            let membership = EtcdMembership(
+                client: client, prefix: configuration.etcdPrefix, selfAddress: address,
+                leaseTTLSeconds: configuration.etcdLeaseTTLSeconds, eventLoop: eventLoopGroup.next(),
+                onMembers: { [weak self] members in self?.discovered(members) }, log: log)
+            state.withLockedValue { $0.membership = membership }
+            membership.start()
+        }
+        log("blockcached \(Node.version) listening on \(address)")
+    }
+
+    /// The address this node is known by on the ring (`host:port`); empty before start.
+    public var address: String { state.withLockedValue { $0.address } }
+
+    /// The members of the ring now, this node included, sorted.
+    public var members: [String] { state.withLockedValue { $0.view.members } }
+
+    /// Replaces the static peer list (this node's own address may be in it).
+    /// With etcd configured, etcd's members are added to it.
+    /// - Throws: `.invalidArgument` for an address that is not host:port.
+    public func setPeers(_ peers: [String]) throws(CacheError) {
+        for p in peers where splitHostPort(p) == nil {
+            throw CacheError(.invalidArgument, "peer address must be host:port; got '\(p)'")
+        }
+        state.withLockedValue { $0.staticPeers = peers }
+        rebuildRing()
+    }
+
+    private func discovered(_ members: [String]) {
+        state.withLockedValue { $0.discovered = members }
+        rebuildRing()
+    }
+
+    /// Builds a new ring from the static and discovered members and swaps it in;
+    /// keeps the clients of members that stay, opens none eagerly, closes the rest.
+    private func rebuildRing() {
+        var closing: [PeerClient] = []
+        state.withLockedValue { s in
+            guard !s.stopped, !s.address.isEmpty else { return }
+            let wanted = Set(s.staticPeers + (s.discovered ?? []) + [s.address])
+            let members = wanted.sorted()
+            guard members != s.view.members else { return }
+            var ring = try! HashRing()  // the default virtual-node count is valid
+            for m in members { try? ring.add(m) }
+            var peers: [String: PeerClient] = [:]
+            for m in members where m != s.address {
+                if let existing = s.view.peers[m] {
+                    peers[m] = existing
+                } else if let client = try? PeerClient(address: m, options: peerOptions, eventLoopGroup: eventLoopGroup) {
+                    peers[m] = client
+                }
+            }
+            closing = s.view.peers.filter { peers[$0.key] == nil }.map(\.value)
+            s.view = RingView(ring: ring, members: members, peers: peers, selfAddress: s.address)
+            log("ring: \(members.joined(separator: ", "))")
+        }
+        for c in closing { c.close() }
+    }
+
+    var peerOptions: PeerClient.Options {
+        var o = PeerClient.Options()
+        o.timeoutMilliseconds = configuration.peerTimeoutMilliseconds
+        o.connections = configuration.connectionsPerPeer
+        o.password = configuration.password
+        o.breakerBackoffMilliseconds = configuration.breakerBackoffMilliseconds
+        o.breakerMaxBackoffMilliseconds = configuration.breakerMaxBackoffMilliseconds
+        o.limits = RESPLimits(maxFrameBytes: configuration.limits.maxFrameBytes,
+                              maxBulkBytes: configuration.limits.maxBulkBytes)
+        return o
+    }
+
+    var view: RingView { state.withLockedValue { $0.view } }
+
+    private func track(_ channel: any Channel) {
+        connectionsAccepted.add(1, ordering: .relaxed)
+        let id = ObjectIdentifier(channel)
+        let accepted = state.withLockedValue { s -> Bool in
+            guard !s.stopped else { return false }
+            s.connections[id] = channel
+            return true
+        }
+        if !accepted { channel.close(promise: nil); return }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLockedValue { $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    var connectionCount: Int { state.withLockedValue { $0.connections.count } }
+
+    /// Stops gracefully: leaves etcd (revokes the lease, so the others drop this node
+    /// at once), stops accepting, lets connections finish the requests they have
+    /// (up to ``NodeConfiguration/drainMilliseconds``), then closes everything.
+    /// Blocks until done; must not be called on one of the node's event loops.
+    public func stop() {
+        let (server, membership, peers, alreadyStopped) = state.withLockedValue { s in
+            let was = s.stopped
+            s.stopped = true
+            return (s.serverChannel, s.membership, Array(s.view.peers.values), was)
+        }
+        guard !alreadyStopped else { return }
+        if let membership { try? membership.stop().wait() }
+        try? server?.close().wait()
+        let open = state.withLockedValue { Array($0.connections.values) }
+        for c in open {
+            c.eventLoop.execute { _ = try? c.pipeline.syncOperations.handler(type: CommandHandler.self).closeWhenIdle(c) }
+        }
+        let deadline = NIODeadline.now() + .milliseconds(configuration.drainMilliseconds)
+        for c in open {
+            let remaining = deadline - .now()
+            if remaining > .zero {
+                let timer = c.eventLoop.scheduleTask(in: remaining) { c.close(promise: nil) }
+                try? c.closeFuture.wait()
+                timer.cancel()
+            } else {
+                c.close(promise: nil)
+            }
+        }
+        for p in peers { p.close() }
+        try? loaderPool.syncShutdownGracefully()
+        try? eventLoopGroup.syncShutdownGracefully()
+    }
+
+    func group(named name: ByteBuffer) -> ClusterGroup? {
+        groups[String(buffer: name)]
+    }
+
+    public func groupNames() -> [String] { groups.keys.sorted() }
+}
+
+/// An immutable snapshot of the ring and the clients of its other members.
+struct RingView {
+    let ring: HashRing
+    let members: [String]
+    let peers: [String: PeerClient]
+    let selfAddress: String
+
+    static let empty = RingView(ring: try! HashRing(), members: [], peers: [:], selfAddress: "")
+
+    /// The owner of `key`; nil when the ring is empty (before start).
+    func owner(_ key: [UInt8]) -> String? { ring.node(for: key) }
+}
+
+/// A group as a node serves it: the engine's group plus the hot tier and counters.
+final class ClusterGroup: Sendable {
+    let group: Group
+    let hot: HotTier
+    /// Gets answered from this node's own cache as the key's owner.
+    let ownerHits = Atomic<UInt64>(0)
+    /// Gets answered from the hot tier.
+    let hotHits = Atomic<UInt64>(0)
+    /// Gets sent to the owner.
+    let peerGets = Atomic<UInt64>(0)
+    /// Values kept in the hot tier after a fetch.
+    let hotAdmits = Atomic<UInt64>(0)
+    /// Peer calls that failed to reach the owner.
+    let peerFailures = Atomic<UInt64>(0)
+    /// Loads done here because the owner could not be reached.
+    let fallbackLoads = Atomic<UInt64>(0)
+    /// Gets this node answered for other nodes (as the owner).
+    let servedToPeers = Atomic<UInt64>(0)
+
+    init(_ group: Group, _ c: NodeConfiguration) throws(CacheError) {
+        self.group = group
+        hot = try HotTier(groupConfiguration: group.store.configuration, fraction: c.hotTierFraction,
+                          defaultBytes: c.hotTierDefaultBytes, threshold: c.hotAdmissionThreshold,
+                          maxTTLMilliseconds: c.hotMaxTTLMilliseconds)
+    }
+
+    var name: String { group.name }
+}

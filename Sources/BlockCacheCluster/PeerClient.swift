@@ -1,0 +1,301 @@
+public import BlockCache
+public import BlockCacheRESP
+public import NIOCore
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// Why a call to a node failed before it produced a reply.
+public enum PeerError: Error, Sendable, CustomStringConvertible {
+    /// The circuit breaker is open: the peer failed recently and is left alone.
+    case unavailable(String)
+    /// No reply within the deadline (the connection is closed: its pipeline is lost).
+    case timeout(String)
+    /// Could not connect, or the connection closed before the reply.
+    case connection(String)
+    /// The node replied with an error.
+    case reply(String)
+    /// The reply was not of the expected shape.
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let s): return "peer unavailable: \(s)"
+        case .timeout(let s): return "peer timeout: \(s)"
+        case .connection(let s): return "peer connection failed: \(s)"
+        case .reply(let s): return s
+        case .protocolViolation(let s): return "peer protocol error: \(s)"
+        }
+    }
+
+    /// Whether the failure says the peer is unreachable (as opposed to its answer).
+    public var isTransport: Bool {
+        switch self {
+        case .unavailable, .timeout, .connection: return true
+        case .reply, .protocolViolation: return false
+        }
+    }
+}
+
+/// A client of one BlockCache node (or any Redis server, for the plain commands):
+/// a few pipelined connections, opened on first use and reopened after a failure,
+/// a deadline on every call, and a circuit breaker.
+///
+/// Breaker: a transport failure (connect error, timeout, closed connection) opens it
+/// for `backoff`; while open every call fails at once with ``PeerError/unavailable``.
+/// When the backoff has passed one call goes through as a probe: its success closes
+/// the breaker, its failure reopens it with the backoff doubled (up to a maximum).
+///
+/// Thread safety: every method may be called from any thread.
+public final class PeerClient: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var timeoutMilliseconds: Int64 = 500
+        public var connections: Int = 2
+        public var password: String?
+        public var breakerBackoffMilliseconds: Int64 = 1_000
+        public var breakerMaxBackoffMilliseconds: Int64 = 30_000
+        public var limits: RESPLimits = RESPLimits()
+        public init() {}
+    }
+
+    public let address: String
+    let host: String
+    let port: Int
+    private let options: Options
+    private let group: any EventLoopGroup
+    private let lock = NIOLock()
+    // Protected by `lock`.
+    private var slots: [EventLoopFuture<any Channel>?]
+    private var next = 0
+    private var closed = false
+    private var breakerOpenUntil: NIODeadline?
+    private var breakerBackoff: Int64
+    private var probing = false
+    private var failures: UInt64 = 0
+
+    /// - Throws: `.invalidArgument` for an address that is not `host:port`.
+    public init(address: String, options: Options, eventLoopGroup: any EventLoopGroup) throws(CacheError) {
+        guard let (host, port) = splitHostPort(address) else {
+            throw CacheError(.invalidArgument, "peer address must be host:port; got '\(address)'")
+        }
+        self.address = address
+        self.host = host
+        self.port = port
+        self.options = options
+        self.group = eventLoopGroup
+        slots = Array(repeating: nil, count: max(1, options.connections))
+        breakerBackoff = options.breakerBackoffMilliseconds
+    }
+
+    /// Transport failures so far (for stats).
+    public var failureCount: UInt64 { lock.withLock { failures } }
+
+    /// Whether calls are being refused now by the breaker.
+    public var isBreakerOpen: Bool {
+        lock.withLock { breakerOpenUntil.map { $0 > .now() } ?? false }
+    }
+
+    /// Sends one command and returns its reply (an error reply is a successful
+    /// future holding `.error`). Fails with ``PeerError``.
+    public func call(_ arguments: [ByteBuffer], on eventLoop: (any EventLoop)? = nil) -> EventLoopFuture<RESPValue> {
+        let loop = eventLoop ?? group.next()
+        let admitted: Result<EventLoopFuture<any Channel>, PeerError> = lock.withLock {
+            if closed { return .failure(.connection("client for \(address) is closed")) }
+            if let until = breakerOpenUntil {
+                if until > .now() || probing {
+                    return .failure(.unavailable("\(address) failed recently; retrying after a backoff"))
+                }
+                probing = true
+            }
+            let i = next % slots.count
+            next &+= 1
+            if let existing = slots[i] { return .success(existing) }
+            let connecting = connect()
+            slots[i] = connecting
+            return .success(connecting)
+        }
+        let channelFuture: EventLoopFuture<any Channel>
+        switch admitted {
+        case .failure(let e): return loop.makeFailedFuture(e)
+        case .success(let f): channelFuture = f
+        }
+        let result = channelFuture.flatMap { channel -> EventLoopFuture<RESPValue> in
+            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+            channel.writeAndFlush(PendingCall(arguments: arguments, promise: promise), promise: nil)
+            return promise.futureResult
+        }
+        result.whenComplete { [self] outcome in
+            switch outcome {
+            case .success: recordSuccess()
+            case .failure(let error):
+                if (error as? PeerError)?.isTransport ?? true { recordFailure(channelFuture) }
+            }
+        }
+        return result.hop(to: loop)
+    }
+
+    /// Closes every connection; later calls fail.
+    public func close() {
+        let open: [EventLoopFuture<any Channel>] = lock.withLock {
+            closed = true
+            defer { slots = slots.map { _ in nil } }
+            return slots.compactMap { $0 }
+        }
+        for f in open { f.whenSuccess { $0.close(promise: nil) } }
+    }
+
+    private func recordSuccess() {
+        lock.withLock {
+            breakerOpenUntil = nil
+            breakerBackoff = options.breakerBackoffMilliseconds
+            probing = false
+        }
+    }
+
+    private func recordFailure(_ channelFuture: EventLoopFuture<any Channel>) {
+        lock.withLock {
+            failures += 1
+            // Forget the failed connection so the next call opens a new one.
+            for i in slots.indices where slots[i] === channelFuture { slots[i] = nil }
+            if probing {  // a failed probe: back off longer
+                breakerBackoff = min(breakerBackoff * 2, options.breakerMaxBackoffMilliseconds)
+            }
+            breakerOpenUntil = .now() + .milliseconds(breakerBackoff)
+            probing = false
+        }
+    }
+
+    /// Opens one connection (called under `lock`).
+    private func connect() -> EventLoopFuture<any Channel> {
+        let timeout = TimeAmount.milliseconds(options.timeoutMilliseconds)
+        let limits = options.limits
+        let address = self.address
+        let password = options.password
+        let future = ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(RESPReplyDecoder(limits: limits)),
+                        PipelinedClientHandler(address: address, timeout: timeout),
+                    ])
+                }
+            }
+            .connect(host: host, port: port)
+            .flatMapErrorThrowing { error in throw PeerError.connection("\(address): \(error)") }
+        // Forget a connection when it closes, so the next call reconnects.
+        future.whenSuccess { [weak self] channel in
+            channel.closeFuture.whenComplete { _ in
+                guard let self else { return }
+                self.lock.withLock {
+                    for i in self.slots.indices where self.slots[i] === future { self.slots[i] = nil }
+                }
+            }
+        }
+        guard let password else { return future }
+        return future.flatMap { channel in
+            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+            channel.writeAndFlush(PendingCall(arguments: [ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
+                                              promise: promise), promise: nil)
+            return promise.futureResult.flatMapThrowing { reply in
+                if case .error(let e) = reply {
+                    channel.close(promise: nil)
+                    throw PeerError.reply("AUTH to \(address) failed: \(e)")
+                }
+                return channel
+            }
+        }
+    }
+}
+
+/// A command with the promise of its reply, written into a client pipeline.
+struct PendingCall {
+    var arguments: [ByteBuffer]
+    var promise: EventLoopPromise<RESPValue>
+}
+
+/// Matches replies to pipelined commands in order. A reply overdue past the deadline
+/// closes the connection (the pipeline cannot be resynchronised), failing every
+/// command still waiting on it.
+final class PipelinedClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = RESPValue
+    typealias OutboundIn = PendingCall
+    typealias OutboundOut = ByteBuffer
+
+    private let address: String
+    private let timeout: TimeAmount
+    private var waiting = CircularBuffer<(promise: EventLoopPromise<RESPValue>, deadline: NIODeadline)>()
+    private var timer: Scheduled<Void>?
+    private var failure: PeerError?
+
+    init(address: String, timeout: TimeAmount) {
+        self.address = address
+        self.timeout = timeout
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let call = unwrapOutboundIn(data)
+        if let failure {
+            call.promise.fail(failure)
+            promise?.fail(failure)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 64 + call.arguments.reduce(0) { $0 + $1.readableBytes + 16 })
+        buffer.writeRESPCommand(call.arguments)
+        waiting.append((call.promise, .now() + timeout))
+        if timer == nil { armTimer(context: context) }
+        context.write(wrapOutboundOut(buffer), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let value = unwrapInboundIn(data)
+        guard let first = waiting.popFirst() else {
+            fail(context: context, .protocolViolation("\(address) sent a reply nobody asked for"))
+            return
+        }
+        first.promise.succeed(value)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context: context, .connection("\(address): \(error)"))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(failure ?? .connection("\(address) closed the connection"))
+        timer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func armTimer(context: ChannelHandlerContext) {
+        guard let first = waiting.first else { timer = nil; return }
+        timer = context.eventLoop.scheduleTask(deadline: first.deadline) { [self] in
+            timer = nil
+            guard let head = waiting.first else { return }
+            if head.deadline <= .now() {
+                fail(context: context, .timeout("\(address) did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
+            } else {
+                armTimer(context: context)
+            }
+        }
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: PeerError) {
+        if failure == nil { failure = error }
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: PeerError) {
+        if failure == nil { failure = error }
+        while let w = waiting.popFirst() { w.promise.fail(error) }
+    }
+}
+
+/// `host:port` (or `[v6]:port`) → its parts.
+func splitHostPort(_ address: String) -> (String, Int)? {
+    guard let colon = address.lastIndex(of: ":") else { return nil }
+    var host = String(address[..<colon])
+    guard let port = Int(address[address.index(after: colon)...]), (1...65_535).contains(port), !host.isEmpty else { return nil }
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host, port)
+}
