@@ -46,6 +46,7 @@ test-swift: deps
 
 test-c: c-programs
 	$(BINDIR)/test_blockcache
+	$(BINDIR)/test_node
 
 test-python: lib
 	BLOCKCACHE_LIBRARY=$(CURDIR)/$(LIB) $(PYTHON) -m pytest -q bindings/python/tests

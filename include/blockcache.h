@@ -67,6 +67,7 @@ extern "C" {
 #define BC_BUFFER_TOO_SMALL 6  /* The caller's buffer is too small; the needed length was reported. */
 #define BC_LOADER_FAILED    7  /* The group's loader failed; the message carries its reason. */
 #define BC_INTERNAL         8  /* A bug in BlockCache; please report the message. */
+#define BC_UNAVAILABLE      9  /* A node could not be reached, or refused the call (its reply is in the message). */
 
 /* Largest key and value, in bytes. */
 #define BC_MAX_KEY_LEN   65535u
@@ -323,6 +324,129 @@ BC_API uint32_t bc_ring_node_count(const bc_ring *r);
    (empty ring), BC_MISUSE, BC_INVALID_ARGUMENT, BC_TOO_LARGE, BC_NO_MEMORY. */
 BC_API int32_t bc_ring_lookup(const bc_ring *r, const void *key, size_t key_len,
                               char **node);
+
+/* ---- Node: a member of a BlockCache cluster -------------------------------- */
+
+/* A node serves groups to Redis clients and to other nodes over RESP (the Redis
+   protocol), owns the keys the consistent-hash ring gives it, asks the owner for the
+   others, keeps hot copies of values fetched often, and loads locally when an owner
+   cannot be reached. Members come from a static list and/or etcd. docs/cluster.md
+   describes the protocol and the rules. */
+typedef struct bc_node bc_node;
+
+typedef struct bc_node_options {
+    uint32_t struct_size;            /* sizeof(bc_node_options); set by bc_node_options_init. */
+    const char *host;                /* Listen address; NULL = "127.0.0.1". */
+    int32_t port;                    /* Listen port; 0 = a free port (see bc_node_address). */
+    const char *advertise;           /* "host:port" the other nodes use and the name on the
+                                        ring; NULL = host:port as bound. */
+    const char *default_group;       /* Group of plain GET/SET/DEL; NULL = the first group. */
+    const char *const *peers;        /* Static members "host:port" (may include this node). */
+    size_t peer_count;
+    const char *const *etcd_endpoints; /* "http://host:port"; none = no etcd. */
+    size_t etcd_endpoint_count;
+    const char *etcd_prefix;         /* Registration key prefix; NULL = "/blockcache/nodes/". */
+    int32_t etcd_lease_ttl_s;        /* Lease TTL in seconds; 0 = 5. */
+    const char *password;            /* Clients must AUTH with it; nodes send it. NULL = none. */
+    int64_t peer_timeout_ms;         /* Deadline of each call to a peer; 0 = 500. */
+    int64_t breaker_backoff_ms;      /* First backoff after a peer fails; 0 = 1000. */
+    uint64_t max_frame_bytes;        /* Largest request a connection may send; 0 = 64 MiB. */
+    uint64_t max_value_bytes;        /* Largest value of a SET; 0 = 32 MiB. */
+    uint32_t event_loop_threads;     /* 0 = one per CPU. */
+    uint32_t loader_threads;         /* Threads that run loaders; 0 = 16. */
+} bc_node_options;
+
+/* Fills *o with the defaults. NULL is a no-op. */
+BC_API void bc_node_options_init(bc_node_options *o);
+
+/* Starts a node serving the given groups (at least one; names must differ) and
+   returns once it accepts connections. Strings and arrays in *o are copied. The
+   node keeps its own reference to each group: the caller may bc_group_free its
+   handles at any time. Loaders run on the node's loader threads. Thread-safe.
+   Errors: BC_MISUSE (o, groups or out NULL, or a NULL group), BC_INVALID_ARGUMENT
+   (struct_size too small, no groups, duplicate names, unknown default group, a
+   peer that is not host:port, or the address cannot be bound: the message says why). */
+BC_API int32_t bc_node_start(const bc_node_options *o, bc_group *const *groups,
+                             size_t group_count, bc_node **out);
+
+/* Stops the node gracefully (leaves etcd by revoking its lease, stops accepting,
+   lets connections finish what they sent, up to 2 s), then frees it. Blocks until
+   done. NULL is a no-op. Must not be called from a loader. */
+BC_API void bc_node_stop(bc_node *n);
+
+/* The node's "host:port" on the ring; valid until bc_node_stop. NULL if n is NULL. */
+BC_API const char *bc_node_address(const bc_node *n);
+
+/* Replaces the static members (strings copied); etcd members, if any, are added to
+   them. Thread-safe. Errors: BC_MISUSE, BC_INVALID_ARGUMENT (not host:port). */
+BC_API int32_t bc_node_set_peers(bc_node *n, const char *const *peers, size_t count);
+
+/* The ring's members now, this node included, sorted, one "host:port" per line,
+   as a NUL-terminated string released with bc_free. Errors: BC_MISUSE, BC_NO_MEMORY. */
+BC_API int32_t bc_node_members(bc_node *n, char **out);
+
+/* The value of key in group (NULL = the default group) through the cluster: from
+   this node's cache if it owns the key or has a hot copy, else from the owner, else
+   (owner unreachable) loaded here. On BC_OK *val (released with bc_free) and
+   *val_len hold it. Blocks; thread-safe; must not be called from a loader.
+   Errors: BC_NOT_FOUND (no value: the loader has none), BC_LOADER_FAILED,
+   BC_MISUSE, BC_INVALID_ARGUMENT (unknown group: BC_NOT_FOUND), BC_TOO_LARGE. */
+BC_API int32_t bc_node_get(bc_node *n, const char *group, const void *key, size_t key_len,
+                           void **val, size_t *val_len);
+
+/* Sets key in group at its owner and drops every other node's copy before it
+   returns. ttl_ms as for bc_store_set. Blocks; thread-safe.
+   Errors: BC_UNAVAILABLE (the owner cannot be reached: nothing was written),
+   BC_NOT_FOUND (unknown group), BC_MISUSE, BC_INVALID_ARGUMENT, BC_TOO_LARGE. */
+BC_API int32_t bc_node_set(bc_node *n, const char *group, const void *key, size_t key_len,
+                           const void *val, size_t val_len, int64_t ttl_ms);
+
+/* Deletes key in group at its owner and drops every other copy. BC_OK if the owner
+   had it, BC_NOT_FOUND if not. Errors as bc_node_set. */
+BC_API int32_t bc_node_delete(bc_node *n, const char *group, const void *key, size_t key_len);
+
+/* ---- Peer client: a client of one node ----------------------------------- */
+
+/* Talks to one node (or, for the plain commands, any Redis server) over pipelined
+   connections with a deadline per call and a circuit breaker: after a transport
+   failure calls fail at once with BC_UNAVAILABLE for a backoff, then one probe call
+   decides. Thread-safe: one client may be shared by threads. */
+typedef struct bc_peer bc_peer;
+
+typedef struct bc_peer_options {
+    uint32_t struct_size;            /* sizeof(bc_peer_options); set by bc_peer_options_init. */
+    int64_t timeout_ms;              /* Deadline of each call, connecting included; 0 = 500. */
+    const char *password;            /* Sent with AUTH on each new connection; NULL = none. */
+    uint32_t connections;            /* Pipelined connections; 0 = 1. */
+    int64_t breaker_backoff_ms;      /* 0 = 1000. */
+} bc_peer_options;
+
+BC_API void bc_peer_options_init(bc_peer_options *o);
+
+/* A client of the node at address ("host:port"); connects on first use. o may be
+   NULL for the defaults. Free with bc_peer_free.
+   Errors: BC_MISUSE (address or out NULL), BC_INVALID_ARGUMENT. */
+BC_API int32_t bc_peer_new(const char *address, const bc_peer_options *o, bc_peer **out);
+
+/* Closes the connections and frees the client. NULL is a no-op. */
+BC_API void bc_peer_free(bc_peer *p);
+
+/* BC.GET: the value of key in group as the node serves it (the node routes it to the
+   owner). On BC_OK *val (bc_free) and *val_len hold the value, and *ttl_ms (if not
+   NULL) its remaining lifetime in ms, or BC_TTL_NEVER. Blocks.
+   Errors: BC_NOT_FOUND, BC_UNAVAILABLE (unreachable, timeout, or an error reply:
+   the message has it), BC_MISUSE, BC_INVALID_ARGUMENT, BC_TOO_LARGE. */
+BC_API int32_t bc_peer_get(bc_peer *p, const char *group, const void *key, size_t key_len,
+                           void **val, size_t *val_len, int64_t *ttl_ms);
+
+/* BC.SET: sets key in group through the node (owner, then invalidation), ttl_ms as
+   for bc_store_set. Blocks. Errors as bc_peer_get, without BC_NOT_FOUND. */
+BC_API int32_t bc_peer_set(bc_peer *p, const char *group, const void *key, size_t key_len,
+                           const void *val, size_t val_len, int64_t ttl_ms);
+
+/* BC.DEL: BC_OK if the owner had the key, BC_NOT_FOUND if not. Blocks.
+   Errors as bc_peer_get. */
+BC_API int32_t bc_peer_delete(bc_peer *p, const char *group, const void *key, size_t key_len);
 
 #ifdef __cplusplus
 }

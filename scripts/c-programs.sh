@@ -14,6 +14,7 @@ build() { # build NAME SOURCE [extra libraries]
     -Wl,-rpath,'$ORIGIN/../lib' -pthread "$@" -o "build/bin/$name"
 }
 build test_blockcache tests/c/test_blockcache.c
+build test_node       tests/c/test_node.c
 build demo            examples/c/demo.c
 build bench_hitpath   benchmarks/c/bench_hitpath.c -lm
 build bench_memory    benchmarks/c/bench_memory.c

@@ -4,7 +4,7 @@
 public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, in a form callers can compare.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
-        enum Kind: UInt8 { case notFound, invalidArgument, tooLarge, noMemory, loaderFailed, misuse, internalError }
+        enum Kind: UInt8 { case notFound, invalidArgument, tooLarge, noMemory, loaderFailed, misuse, internalError, unavailable }
         let kind: Kind
 
         public static let notFound = Code(kind: .notFound)
@@ -14,6 +14,8 @@ public struct CacheError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let loaderFailed = Code(kind: .loaderFailed)
         public static let misuse = Code(kind: .misuse)
         public static let `internal` = Code(kind: .internalError)
+        /// Another node could not be reached (or refused the call).
+        public static let unavailable = Code(kind: .unavailable)
 
         public var description: String { "\(kind)" }
     }

@@ -15,6 +15,7 @@ func status(_ code: CacheError.Code) -> Int32 {
     case .noMemory: return BC_NO_MEMORY
     case .loaderFailed: return BC_LOADER_FAILED
     case .misuse: return BC_MISUSE
+    case .unavailable: return BC_UNAVAILABLE
     default: return BC_INTERNAL
     }
 }
@@ -133,6 +134,7 @@ public func bc_strerror(_ code: Int32) -> UnsafePointer<CChar> {
     case BC_BUFFER_TOO_SMALL: return cString("BC_BUFFER_TOO_SMALL: buffer too small for the value")
     case BC_LOADER_FAILED: return cString("BC_LOADER_FAILED: the loader failed")
     case BC_INTERNAL: return cString("BC_INTERNAL: internal error")
+    case BC_UNAVAILABLE: return cString("BC_UNAVAILABLE: a node could not be reached or refused the call")
     default: return cString("unknown status code")
     }
 }

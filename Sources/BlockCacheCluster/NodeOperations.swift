@@ -122,7 +122,7 @@ extension Node {
     static func decodeGetReply(_ reply: RESPValue) throws -> LoadedValue? {
         switch reply {
         case .null, .bulkString(nil), .array(nil): return nil
-        case .error(let e): throw NodeError(.loaderFailed, e)
+        case .error(let e): throw e.hasPrefix("ERR no group") ? NodeError(.notFound, e) : NodeError(.loaderFailed, e)
         case .array(let items?) where items.count == 2:
             guard case .bulkString(let b?) = items[0], case .integer(let ttl) = items[1] else { break }
             return LoadedValue(Array(b.readableBytesView), ttl: ttl > 0 ? .milliseconds(ttl) : .never)
@@ -191,7 +191,7 @@ extension Node {
         return peer.call(args, on: loop).flatMapThrowing { reply -> Bool in
             switch reply {
             case .integer(let n): return n > 0
-            case .error(let e): throw NodeError(.internal, e)
+            case .error(let e): throw NodeError(.unavailable, e)
             default: throw PeerError.protocolViolation("unexpected reply to BC.DEL: \(reply)")
             }
         }.flatMapError { error in
@@ -224,14 +224,14 @@ extension Node {
     private static func expectOK(_ reply: RESPValue, owner: String) throws {
         switch reply {
         case .simpleString: return
-        case .error(let e): throw NodeError(.internal, e)
+        case .error(let e): throw NodeError(.unavailable, e)
         default: throw PeerError.protocolViolation("unexpected reply from \(owner): \(reply)")
         }
     }
 
     private static func writeError(_ error: any Error, owner: String) -> any Error {
         if let e = error as? PeerError, e.isTransport {
-            return NodeError(.internal, "ERR owner \(owner) of the key is unreachable (\(e)); the write was not applied")
+            return NodeError(.unavailable, "ERR owner \(owner) of the key is unreachable (\(e)); the write was not applied")
         }
         return error
     }
@@ -284,7 +284,7 @@ extension Node {
         } catch let e as NodeError {
             throw CacheError(e.code, e.reply.hasPrefix("ERR ") ? String(e.reply.dropFirst(4)) : e.reply)
         } catch let e as PeerError {
-            throw CacheError(.internal, e.description)
+            throw CacheError(e.isTransport ? .unavailable : .internal, e.description)
         } catch {
             throw CacheError(.internal, "\(error)")
         }

@@ -299,3 +299,42 @@ func splitHostPort(_ address: String) -> (String, Int)? {
     if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host, port)
 }
+
+// MARK: - Group operations (BC.GET / BC.SET / BC.DEL), for applications
+
+extension PeerClient {
+    /// `BC.GET group key`: the value and its remaining lifetime, or nil.
+    public func get(group: String, key: [UInt8]) -> EventLoopFuture<LoadedValue?> {
+        call([ByteBuffer(string: "BC.GET"), ByteBuffer(string: group), ByteBuffer(bytes: key)])
+            .flatMapThrowing { try Node.decodeGetReply($0) }
+    }
+
+    /// `BC.SET group key value ttl`: ``TTL/default`` is the group's default.
+    public func set(group: String, key: [UInt8], value: [UInt8], ttl: TTL = .default) -> EventLoopFuture<Void> {
+        let ms: Int64
+        switch ttl {
+        case .default: ms = 0
+        case .never: ms = -1
+        case .milliseconds(let m): ms = m
+        }
+        return call([ByteBuffer(string: "BC.SET"), ByteBuffer(string: group), ByteBuffer(bytes: key),
+                     ByteBuffer(bytes: value), ByteBuffer(string: String(ms))]).flatMapThrowing { reply in
+            switch reply {
+            case .simpleString: return
+            case .error(let e): throw PeerError.reply(e)
+            default: throw PeerError.protocolViolation("unexpected reply to BC.SET: \(reply)")
+            }
+        }
+    }
+
+    /// `BC.DEL group key`: whether the owner had the key.
+    public func delete(group: String, key: [UInt8]) -> EventLoopFuture<Bool> {
+        call([ByteBuffer(string: "BC.DEL"), ByteBuffer(string: group), ByteBuffer(bytes: key)]).flatMapThrowing { reply in
+            switch reply {
+            case .integer(let n): return n > 0
+            case .error(let e): throw PeerError.reply(e)
+            default: throw PeerError.protocolViolation("unexpected reply to BC.DEL: \(reply)")
+            }
+        }
+    }
+}

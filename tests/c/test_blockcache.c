@@ -217,6 +217,7 @@ static void test_library(void)
         {BC_BUFFER_TOO_SMALL, "BC_BUFFER_TOO_SMALL"},
         {BC_LOADER_FAILED, "BC_LOADER_FAILED"},
         {BC_INTERNAL, "BC_INTERNAL"},
+        {BC_UNAVAILABLE, "BC_UNAVAILABLE"},
     };
     size_t i;
     const char *alloc;
@@ -245,6 +246,7 @@ static void test_library(void)
     CHECK_EQ(BC_BUFFER_TOO_SMALL, 6);
     CHECK_EQ(BC_LOADER_FAILED, 7);
     CHECK_EQ(BC_INTERNAL, 8);
+    CHECK_EQ(BC_UNAVAILABLE, 9);
     for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         const char *e = bc_strerror(codes[i].code);
         size_t n = strlen(codes[i].name);
@@ -257,7 +259,7 @@ static void test_library(void)
         CHECK(strncmp(e, codes[i].name, n) == 0 && (e[n] == '\0' || e[n] == ':'));
         CHECK(bc_strerror(codes[i].code) == e); /* static */
     }
-    CHECK(bc_strerror(9) != NULL && strcmp(bc_strerror(9), "unknown status code") == 0);
+    CHECK(bc_strerror(10) != NULL && strcmp(bc_strerror(10), "unknown status code") == 0);
     CHECK(bc_strerror(-1) != NULL && strcmp(bc_strerror(-1), "unknown status code") == 0);
     CHECK(bc_strerror(INT32_MAX) != NULL &&
           strcmp(bc_strerror(INT32_MAX), "unknown status code") == 0);
