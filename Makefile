@@ -1,12 +1,15 @@
 # BlockCache build and test entry points. The README's two commands:
 #   make demo   - installs what is missing, builds everything, runs the C and Python demos
-#   make test   - installs what is missing, runs every test (Swift, C, Python, valgrind, ABI checks)
+#                 and a 3-node cluster (etcd + blockcached)
+#   make test   - installs what is missing, runs every test (Swift, C, Python, valgrind,
+#                 ABI checks, and the 3-node cluster tests against a real etcd)
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 
 LIBDIR      := build/lib
 BINDIR      := build/bin
 LIB         := $(LIBDIR)/libblockcache.so
+NODE        := $(BINDIR)/blockcached
 JEMALLOC    := .deps/jemalloc/lib/libjemalloc_pic.a
 STATIC_SCRATCH := .build-static
 SWIFT       ?= swift
@@ -14,7 +17,7 @@ PYTHON      ?= python3
 
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: deps lib c-programs demo test test-swift test-c test-python test-abi test-valgrind bench hit-ratios clean
+.PHONY: deps lib node c-programs demo test test-swift test-c test-python test-abi test-valgrind test-cluster bench bench-cluster hit-ratios clean
 
 deps:
 	@bash scripts/setup.sh
@@ -31,15 +34,27 @@ $(LIB): deps $(shell find Sources include -type f) Package.swift $(wildcard $(JE
 
 lib: $(LIB)
 
+# The node executable, release, from the same build folder as the library (which
+# shares the compiled SwiftNIO and engine modules).
+$(NODE): $(LIB)
+	$(SWIFT) build -c release --product blockcached -Xswiftc -static-stdlib --scratch-path $(STATIC_SCRATCH)
+	@mkdir -p $(BINDIR)
+	objcopy --strip-debug $(STATIC_SCRATCH)/release/blockcached $(NODE)
+
+node: $(NODE)
+
 c-programs: lib
 	@bash scripts/c-programs.sh
 
-demo: lib c-programs
+demo: lib c-programs node
 	@echo "== C demo (examples/c/demo.c) =="
 	$(BINDIR)/demo
 	@echo
 	@echo "== Python demo (examples/python/demo.py) =="
 	$(PYTHON) examples/python/demo.py
+	@echo
+	@echo "== 3-node cluster (examples/cluster/demo.py: etcd + 3 blockcached, redis-py) =="
+	$(PYTHON) examples/cluster/demo.py --binary $(NODE)
 
 test-swift: deps
 	$(SWIFT) test
@@ -57,7 +72,10 @@ test-abi: c-programs
 test-valgrind: c-programs
 	@bash scripts/valgrind.sh
 
-test: test-swift test-c test-python test-abi test-valgrind
+test-cluster: node
+	BLOCKCACHED=$(CURDIR)/$(NODE) $(PYTHON) -m pytest -q tests/cluster
+
+test: test-swift test-c test-python test-abi test-valgrind test-cluster
 	@echo "all BlockCache tests passed"
 
 bench: c-programs
@@ -65,6 +83,9 @@ bench: c-programs
 	$(BINDIR)/bench_hitpath
 	$(BINDIR)/bench_memory
 	BLOCKCACHE_LIBRARY=$(CURDIR)/$(LIB) $(PYTHON) benchmarks/python/bench_binding.py
+
+bench-cluster: node
+	$(PYTHON) benchmarks/cluster/bench_cluster.py --binary $(NODE)
 
 # Hit ratios of every policy on ../shared/traces (docs/hit-ratio.md has the figures).
 hit-ratios: deps

@@ -15,6 +15,12 @@ command -v dpkg-source >/dev/null || need+=(dpkg-dev)
 command -v nm >/dev/null || need+=(binutils)
 command -v python3 >/dev/null || need+=(python3)
 command -v objcopy >/dev/null || need+=(binutils)
+# The cluster's tests and benchmarks: a real etcd, and Redis's own tools and server
+# as the reference clients and the benchmark baseline.
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v redis-benchmark >/dev/null || need+=(redis-tools)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   sudo_ apt-get update -qq
@@ -24,6 +30,11 @@ fi
 if ! python3 -c 'import pytest' 2>/dev/null; then
   echo "setup: installing pytest"
   python3 -m pip install -q pytest || sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null
+fi
+
+if ! python3 -c 'import redis' 2>/dev/null; then
+  echo "setup: installing redis-py (the cluster tests' Redis client)"
+  python3 -m pip install -q redis
 fi
 
 # Does nothing when the archive is there and built with the current configuration.

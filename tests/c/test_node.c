@@ -34,10 +34,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-struct counter {
-    long calls;
-};
-
 /* Value "<tag>:<key>", so a test can tell which node's loader produced it. */
 struct loader_ctx {
     long calls;
@@ -68,10 +64,13 @@ static bc_group *make_group(const char *name, struct loader_ctx *ctx)
     return g;
 }
 
-static int value_is(int32_t rc, void *v, size_t n, const char *want)
+/* v and n by address: C evaluates arguments in no fixed order, so the get that
+   fills them must not race the reading of them in one argument list. */
+static int value_is(int32_t rc, void **v, size_t *n, const char *want)
 {
-    int ok = rc == BC_OK && n == strlen(want) && memcmp(v, want, n) == 0;
-    bc_free(v);
+    int ok = rc == BC_OK && *n == strlen(want) && memcmp(*v, want, *n) == 0;
+    bc_free(*v);
+    *v = NULL;
     return ok;
 }
 
@@ -137,7 +136,7 @@ int main(void)
         char want[40];
         snprintf(key, sizeof key, "k%d", i);
         snprintf(want, sizeof want, "v:%s", key);
-        CHECK(value_is(bc_node_get(b, "users", key, strlen(key), &v, &n), v, n, want));
+        CHECK(value_is(bc_node_get(b, "users", key, strlen(key), &v, &n), &v, &n, want));
     }
     printf("loads: a %ld, b %ld\n", ca.calls, cb.calls);
     CHECK(ca.calls + cb.calls == 100);
@@ -155,13 +154,13 @@ int main(void)
         CHECK(bc_node_get(b, NULL, key, strlen(key), &v, &n) == BC_OK); /* twice: hot copy */
         bc_free(v);
         CHECK(bc_node_set(a, NULL, key, strlen(key), "new", 3, 0) == BC_OK);
-        CHECK(value_is(bc_node_get(b, NULL, key, strlen(key), &v, &n), v, n, "new"));
+        CHECK(value_is(bc_node_get(b, NULL, key, strlen(key), &v, &n), &v, &n, "new"));
         CHECK(bc_node_delete(a, NULL, key, strlen(key)) == BC_OK);
         CHECK(bc_node_delete(a, NULL, key, strlen(key)) == BC_NOT_FOUND);
         {
             char want[40];
             snprintf(want, sizeof want, "v:%s", key); /* deleted: loaded again */
-            CHECK(value_is(bc_node_get(b, NULL, key, strlen(key), &v, &n), v, n, want));
+            CHECK(value_is(bc_node_get(b, NULL, key, strlen(key), &v, &n), &v, &n, want));
         }
     }
     CHECK(bc_node_set(a, NULL, "t", 1, "v", 1, -5) == BC_INVALID_ARGUMENT);
@@ -178,7 +177,7 @@ int main(void)
         CHECK(bc_peer_get(p, "users", "pk", 2, &v, &n, &ttl) == BC_OK && n == 2 && memcmp(v, "pv", 2) == 0);
         bc_free(v);
         CHECK(ttl > 50000 && ttl <= 60000);
-        CHECK(value_is(bc_node_get(b, NULL, "pk", 2, &v, &n), v, n, "pv"));
+        CHECK(value_is(bc_node_get(b, NULL, "pk", 2, &v, &n), &v, &n, "pv"));
         CHECK(bc_peer_delete(p, "users", "pk", 2) == BC_OK);
         CHECK(bc_peer_delete(p, "users", "pk", 2) == BC_NOT_FOUND);
         CHECK(bc_peer_get(p, "users", "nf2", 3, &v, &n, NULL) == BC_NOT_FOUND);
@@ -214,7 +213,7 @@ int main(void)
             snprintf(key, sizeof key, "d%d", i);
             snprintf(want, sizeof want, "v:%s", key);
             t0 = now_ms();
-            CHECK(value_is(bc_node_get(a, NULL, key, strlen(key), &v, &n), v, n, want));
+            CHECK(value_is(bc_node_get(a, NULL, key, strlen(key), &v, &n), &v, &n, want));
             t = now_ms() - t0;
             if (i > 0 && t > worst)
                 worst = t;

@@ -3,7 +3,8 @@
 BlockCache is an in-process, read-through cache engine: a Store is a sharded
 key-value cache with eviction policies ("lru", "lru2", "wtinylfu"), byte and entry budgets
 and per-entry TTL; a Group fills misses through a loader, one load per key at a
-time; a Ring maps keys onto nodes by consistent hashing.
+time; a Ring maps keys onto nodes by consistent hashing; a Node serves groups
+to a cluster over the Redis protocol, and a Peer is a client of one node.
 
     >>> import blockcache
     >>> with blockcache.Store(max_entries=10_000) as s:
@@ -29,6 +30,7 @@ from ._errors import (
     NoMemoryError,
     NotFoundError,
     TooLargeError,
+    UnavailableError,
     strerror,
 )
 from ._group import Group, GroupStats, LoaderResult
@@ -45,12 +47,14 @@ from ._native import (
     BC_OK,
     BC_TOO_LARGE,
     BC_TTL_NEVER,
+    BC_UNAVAILABLE,
     BC_VERSION_MAJOR,
     BC_VERSION_MINOR,
     BC_VERSION_NUMBER,
     BC_VERSION_PATCH,
     BC_VERSION_STRING,
 )
+from ._node import Node, Peer
 from ._ring import Ring
 from ._store import Store, StoreStats
 
@@ -63,6 +67,8 @@ __all__ = [
     "GroupStats",
     "LoaderResult",
     "Ring",
+    "Node",
+    "Peer",
     "BytesLike",
     "version",
     "version_number",
@@ -79,6 +85,7 @@ __all__ = [
     "BufferTooSmallError",
     "LoaderError",
     "InternalError",
+    "UnavailableError",
     "BC_OK",
     "BC_NOT_FOUND",
     "BC_INVALID_ARGUMENT",
@@ -88,6 +95,7 @@ __all__ = [
     "BC_BUFFER_TOO_SMALL",
     "BC_LOADER_FAILED",
     "BC_INTERNAL",
+    "BC_UNAVAILABLE",
     "BC_MAX_KEY_LEN",
     "BC_MAX_VALUE_LEN",
     "BC_TTL_NEVER",

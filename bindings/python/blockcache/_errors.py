@@ -66,6 +66,10 @@ class InternalError(BlockCacheError):
     """BC_INTERNAL: a bug in BlockCache; please report the message."""
 
 
+class UnavailableError(BlockCacheError):
+    """BC_UNAVAILABLE: a node could not be reached or refused the call."""
+
+
 _BY_CODE: Dict[int, Type[BlockCacheError]] = {
     N.BC_NOT_FOUND: NotFoundError,
     N.BC_INVALID_ARGUMENT: InvalidArgumentError,
@@ -75,6 +79,7 @@ _BY_CODE: Dict[int, Type[BlockCacheError]] = {
     N.BC_BUFFER_TOO_SMALL: BufferTooSmallError,
     N.BC_LOADER_FAILED: LoaderError,
     N.BC_INTERNAL: InternalError,
+    N.BC_UNAVAILABLE: UnavailableError,
 }
 
 # The exception classes, named once: the base and the table above.

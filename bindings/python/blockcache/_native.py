@@ -46,6 +46,7 @@ BC_TOO_LARGE = 5
 BC_BUFFER_TOO_SMALL = 6
 BC_LOADER_FAILED = 7
 BC_INTERNAL = 8
+BC_UNAVAILABLE = 9
 
 BC_MAX_KEY_LEN = 65535
 BC_MAX_VALUE_LEN = 1073741824  # 1 GiB
@@ -108,6 +109,8 @@ bc_store_p = c_void_p
 bc_group_p = c_void_p
 bc_ring_p = c_void_p
 bc_sink_p = c_void_p
+bc_node_p = c_void_p
+bc_peer_p = c_void_p
 
 # ---- Structures (mirror the header field by field) -----------------------------
 
@@ -165,6 +168,39 @@ class bc_group_stats(Structure):
         ("loads_deduplicated", c_uint64),
         ("loader_errors", c_uint64),
         ("loader_not_found", c_uint64),
+    ]
+
+
+class bc_node_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("host", c_char_p),
+        ("port", c_int32),
+        ("advertise", c_char_p),
+        ("default_group", c_char_p),
+        ("peers", POINTER(c_char_p)),
+        ("peer_count", c_size_t),
+        ("etcd_endpoints", POINTER(c_char_p)),
+        ("etcd_endpoint_count", c_size_t),
+        ("etcd_prefix", c_char_p),
+        ("etcd_lease_ttl_s", c_int32),
+        ("password", c_char_p),
+        ("peer_timeout_ms", c_int64),
+        ("breaker_backoff_ms", c_int64),
+        ("max_frame_bytes", c_uint64),
+        ("max_value_bytes", c_uint64),
+        ("event_loop_threads", c_uint32),
+        ("loader_threads", c_uint32),
+    ]
+
+
+class bc_peer_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("timeout_ms", c_int64),
+        ("password", c_char_p),
+        ("connections", c_uint32),
+        ("breaker_backoff_ms", c_int64),
     ]
 
 
@@ -283,6 +319,53 @@ bc_ring_node_count = _declare("bc_ring_node_count", c_uint32, [bc_ring_p])
 bc_ring_lookup = _declare(
     "bc_ring_lookup", c_int32, [bc_ring_p, c_char_p, c_size_t, POINTER(POINTER(c_char))]
 )
+
+# ---- Node and peer client --------------------------------------------------------
+
+# void bc_node_options_init(bc_node_options *o);
+bc_node_options_init = _declare("bc_node_options_init", None, [POINTER(bc_node_options)])
+# int32_t bc_node_start(const bc_node_options *o, bc_group *const *groups, size_t group_count, bc_node **out);
+bc_node_start = _declare(
+    "bc_node_start", c_int32, [POINTER(bc_node_options), POINTER(bc_group_p), c_size_t, POINTER(bc_node_p)]
+)
+# void bc_node_stop(bc_node *n);
+bc_node_stop = _declare("bc_node_stop", None, [bc_node_p])
+# const char *bc_node_address(const bc_node *n);
+bc_node_address = _declare("bc_node_address", c_char_p, [bc_node_p])
+# int32_t bc_node_set_peers(bc_node *n, const char *const *peers, size_t count);
+bc_node_set_peers = _declare("bc_node_set_peers", c_int32, [bc_node_p, POINTER(c_char_p), c_size_t])
+# int32_t bc_node_members(bc_node *n, char **out);
+bc_node_members = _declare("bc_node_members", c_int32, [bc_node_p, POINTER(POINTER(c_char))])
+# int32_t bc_node_get(bc_node *n, const char *group, const void *key, size_t key_len, void **val, size_t *val_len);
+bc_node_get = _declare(
+    "bc_node_get", c_int32, [bc_node_p, c_char_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t)]
+)
+# int32_t bc_node_set(bc_node *n, const char *group, const void *key, size_t key_len,
+#                     const void *val, size_t val_len, int64_t ttl_ms);
+bc_node_set = _declare(
+    "bc_node_set", c_int32, [bc_node_p, c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64]
+)
+# int32_t bc_node_delete(bc_node *n, const char *group, const void *key, size_t key_len);
+bc_node_delete = _declare("bc_node_delete", c_int32, [bc_node_p, c_char_p, c_char_p, c_size_t])
+# void bc_peer_options_init(bc_peer_options *o);
+bc_peer_options_init = _declare("bc_peer_options_init", None, [POINTER(bc_peer_options)])
+# int32_t bc_peer_new(const char *address, const bc_peer_options *o, bc_peer **out);
+bc_peer_new = _declare("bc_peer_new", c_int32, [c_char_p, POINTER(bc_peer_options), POINTER(bc_peer_p)])
+# void bc_peer_free(bc_peer *p);
+bc_peer_free = _declare("bc_peer_free", None, [bc_peer_p])
+# int32_t bc_peer_get(bc_peer *p, const char *group, const void *key, size_t key_len,
+#                     void **val, size_t *val_len, int64_t *ttl_ms);
+bc_peer_get = _declare(
+    "bc_peer_get", c_int32,
+    [bc_peer_p, c_char_p, c_char_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_int64)],
+)
+# int32_t bc_peer_set(bc_peer *p, const char *group, const void *key, size_t key_len,
+#                     const void *val, size_t val_len, int64_t ttl_ms);
+bc_peer_set = _declare(
+    "bc_peer_set", c_int32, [bc_peer_p, c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_int64]
+)
+# int32_t bc_peer_delete(bc_peer *p, const char *group, const void *key, size_t key_len);
+bc_peer_delete = _declare("bc_peer_delete", c_int32, [bc_peer_p, c_char_p, c_char_p, c_size_t])
 
 # ---- The store's hit path -------------------------------------------------------
 #
