@@ -58,7 +58,9 @@ let package = Package(
         .target(name: "CBlockCacheABI"),
         .target(
             name: "BlockCacheC",
-            dependencies: ["BlockCache", "CBlockCacheABI"],
+            dependencies: ["BlockCache", "CBlockCacheABI", "BlockCacheCluster",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
             exclude: ["exports.map"],
             linkerSettings: cExportLink
         ),
