@@ -5,6 +5,10 @@ import BlockCacheRESP
 import NIOCore
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // MARK: - RESP codec
 
 @Suite struct RESPCodec {
