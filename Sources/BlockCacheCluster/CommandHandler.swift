@@ -2,11 +2,16 @@ import BlockCache
 import BlockCacheRESP
 import NIOCore
 
-/// Serves one client connection: runs its commands in order and writes the replies
-/// in the same order. Cheap commands (cache hits, PING…) are answered on the event
-/// loop at once; a command that must wait (a load, a call to the owner) holds back
-/// the ones pipelined after it until its reply is written. A connection that queues
-/// too many commands stops being read until the queue drains.
+/// Serves one client connection: runs its commands and writes the replies in the
+/// order the commands came. Cheap commands (cache hits, PING…) are answered on the
+/// event loop at once. Reads that must wait (a load, a call to the owner) run
+/// concurrently, up to ``maxInFlight`` per connection, so one slow miss does not hold
+/// back the reads pipelined after it (a peer's connection carries many callers'
+/// reads); their replies are held until every earlier reply is written. A write, or
+/// a command that changes the connection's state, waits for everything before it
+/// and holds back everything after it, so a connection reads its own writes as in
+/// Redis. A connection that queues too many commands stops being read until the
+/// queue drains.
 ///
 /// Before `AUTH` (when the node has a password) only `AUTH`, `HELLO` and `QUIT` run.
 /// A protocol error is answered with `-ERR Protocol error: …` and closes the
@@ -25,18 +30,29 @@ final class CommandHandler: ChannelInboundHandler {
         case close
     }
 
+    /// A reply in the order of its command: bytes, or not known yet.
+    private final class ReplySlot {
+        var bytes: ByteBuffer?
+    }
+
     let node: Node
     var version: RESPVersion = .resp2
     var authenticated: Bool
     var clientName: String?
     private var queue = CircularBuffer<RESPRequest>()
-    private var waiting = false
+    /// Replies not yet written because an earlier one is not known yet.
+    private var slots = CircularBuffer<ReplySlot>()
+    private var inFlight = 0
+    private var writeInFlight = false
     private var closing = false
     private var closeWhenDrained = false
     private var readingPaused = false
     private var out: ByteBuffer
     private static let maxQueued = 1024
+    private static let maxInFlight = 128
     private static let flushAt = 256 << 10
+    /// Commands that may run concurrently with the ones around them.
+    private static let concurrentReads: Set<String> = ["GET", "MGET", "EXISTS", "BC.GET"]
 
     init(node: Node) {
         self.node = node
@@ -47,9 +63,7 @@ final class CommandHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         queue.append(unwrapInboundIn(data))
-        if !waiting {
-            run(context: context)
-        }
+        run(context: context)
         if queue.count >= Self.maxQueued, !readingPaused {
             readingPaused = true
             context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
@@ -65,6 +79,8 @@ final class CommandHandler: ChannelInboundHandler {
         guard !closing else { return }
         if let e = error as? RESPProtocolError {
             node.protocolErrors.add(1, ordering: .relaxed)
+            // Replies owed for earlier commands come first; those still waiting are lost.
+            drainReadySlots()
             out.writeRESPError("ERR Protocol error: \(e.message)")
         }
         closing = true
@@ -76,43 +92,81 @@ final class CommandHandler: ChannelInboundHandler {
     /// Called by a stopping node: close once the commands received so far are answered.
     func closeWhenIdle(_ channel: any Channel) {
         closeWhenDrained = true
-        if !waiting && queue.isEmpty { channel.close(promise: nil) }
+        if inFlight == 0 && queue.isEmpty { channel.close(promise: nil) }
     }
 
-    /// Runs queued commands until one must wait or the queue is empty.
+    /// Runs queued commands until one must wait for earlier ones, or the queue is empty.
     private func run(context: ChannelHandlerContext) {
-        while !waiting, !closing, let request = queue.popFirst() {
+        while !closing, let request = queue.first {
+            let name = commandName(request.arguments[0])
+            let concurrent = Self.concurrentReads.contains(name) && !(name == "BC.GET" && request.arguments.count > 4)
+            if inFlight > 0 && (!concurrent || writeInFlight || inFlight >= Self.maxInFlight) { break }
+            queue.removeFirst()
             node.commandsProcessed.add(1, ordering: .relaxed)
-            switch execute(request, context: context) {
+            // While earlier replies are pending, this one goes to a slot of its own.
+            let ordered = !slots.isEmpty
+            var saved: ByteBuffer?
+            if ordered {
+                saved = out
+                out = context.channel.allocator.buffer(capacity: 256)
+            }
+            let outcome = execute(request, name: name, context: context)
+            if ordered, case .later = outcome {} else if ordered {
+                let slot = ReplySlot()
+                slot.bytes = out
+                slots.append(slot)
+                out = saved!
+            }
+            switch outcome {
             case .done:
                 if out.readableBytes >= Self.flushAt { flush(context: context) }
             case .close:
                 closing = true
                 queue.removeAll()
+                drainReadySlots()
                 flush(context: context)
                 context.close(promise: nil)
                 return
             case .later(let future):
-                waiting = true
+                if let saved { out = saved }
+                let slot = ReplySlot()
+                slots.append(slot)
+                inFlight += 1
+                if !concurrent { writeInFlight = true }
                 future.whenComplete { [self] result in
-                    waiting = false
+                    var reply = context.channel.allocator.buffer(capacity: 256)
+                    swap(&out, &reply)
                     switch result {
                     case .success(let write): write(&out)
                     case .failure(let error): writeError(error)
                     }
-                    guard context.channel.isActive else { return }
+                    swap(&out, &reply)
+                    slot.bytes = reply
+                    inFlight -= 1
+                    if !concurrent { writeInFlight = false }
+                    guard context.channel.isActive, !closing else { return }
+                    drainReadySlots()
                     run(context: context)
                     flush(context: context)
                 }
             }
         }
+        drainReadySlots()
         if readingPaused, queue.count < Self.maxQueued / 2 {
             readingPaused = false
             context.channel.setOption(.autoRead, value: true).whenFailure { _ in }
         }
-        if closeWhenDrained, !waiting, queue.isEmpty {
+        if closeWhenDrained, inFlight == 0, queue.isEmpty {
             flush(context: context)
             context.close(promise: nil)
+        }
+    }
+
+    /// Moves the replies that are known, from the oldest, into the output.
+    private func drainReadySlots() {
+        while let first = slots.first, let bytes = first.bytes {
+            out.writeImmutableBuffer(bytes)
+            slots.removeFirst()
         }
     }
 
@@ -133,9 +187,8 @@ final class CommandHandler: ChannelInboundHandler {
 
     // MARK: - Commands
 
-    private func execute(_ request: RESPRequest, context: ChannelHandlerContext) -> Outcome {
+    private func execute(_ request: RESPRequest, name: String, context: ChannelHandlerContext) -> Outcome {
         let args = request.arguments
-        let name = commandName(args[0])
         if !authenticated, name != "AUTH", name != "HELLO", name != "QUIT" {
             out.writeRESPError("NOAUTH Authentication required.")
             return .done

@@ -1,4 +1,5 @@
 import BlockCache
+import NIOCore
 import Synchronization
 
 /// Copies of values this node fetched from their owners, kept for keys requested
@@ -40,11 +41,41 @@ final class HotTier: Sendable {
         return count >= threshold
     }
 
-    /// Keeps a copy, its lifetime capped at ``maxTTLMilliseconds``.
+    /// Keeps a copy, its lifetime in the hot tier capped at ``maxTTLMilliseconds``.
+    /// The value's own expiry is stored with it (an 8-byte monotonic deadline in ms
+    /// before the value, -1 for none), so a hit reports the key's real remaining
+    /// lifetime, not the cap.
     func keep(_ key: [UInt8], _ value: [UInt8], ttl: TTL) {
         var ms = maxTTLMilliseconds
-        if case .milliseconds(let m) = ttl { ms = min(ms, m) }
-        try? store.set(key, value, ttl: .milliseconds(max(1, ms)))
+        var deadline: Int64 = -1
+        if case .milliseconds(let m) = ttl {
+            ms = min(ms, m)
+            deadline = Self.nowMilliseconds() &+ m
+        }
+        var stored = [UInt8](repeating: 0, count: 8)
+        stored.withUnsafeMutableBytes { $0.storeBytes(of: deadline.littleEndian, as: Int64.self) }
+        stored += value
+        try? store.set(key, stored, ttl: .milliseconds(max(1, ms)))
+    }
+
+    /// The hot copy of `key` with the value's remaining lifetime, or nil.
+    func lookup(_ key: [UInt8]) throws(CacheError) -> LoadedValue? {
+        try key.withUnsafeBytes { k in
+            Result { () throws(CacheError) in
+                try store.withValue(forKey: k) { raw -> LoadedValue? in
+                    guard raw.count >= 8 else { return nil }
+                    let deadline = Int64(littleEndian: raw.loadUnaligned(as: Int64.self))
+                    let value = Array(raw[8...])
+                    guard deadline >= 0 else { return LoadedValue(value, ttl: .never) }
+                    let left = deadline - Self.nowMilliseconds()
+                    return left > 0 ? LoadedValue(value, ttl: .milliseconds(left)) : nil
+                } ?? nil
+            }
+        }.get()
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
     }
 }
 

@@ -69,9 +69,7 @@ extension Node {
             return .later(load(cg, key, on: loop) { try cg.group.loadAfterMiss(key) })
         }
         do {
-            if let hit = try cg.hot.store.withValueAndTTL(forKey: key.withUnsafeBytes { $0 }, { v, ms in
-                LoadedValue(Array(v), ttl: ms.map { .milliseconds($0) } ?? .never)
-            }) {
+            if let hit = try cg.hot.lookup(key) {
                 cg.hotHits.add(1, ordering: .relaxed)
                 return .now(.success(hit))
             }
