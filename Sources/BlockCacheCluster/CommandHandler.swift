@@ -233,6 +233,14 @@ final class CommandHandler: ChannelInboundHandler {
             guard let cg = groupArg(args[1]) else { return .done }
             node.drop(cg, Array(args[2].readableBytesView))
             out.writeRESPSimpleString("OK")
+        case "BC.SETPEERS":
+            // Replaces the static member list at run time (behind AUTH when a password is set).
+            do {
+                try node.setPeers(args.dropFirst().map { String(buffer: $0) })
+                out.writeRESPSimpleString("OK")
+            } catch {
+                out.writeRESPError("ERR \(error.message)")
+            }
         case "BC.MEMBERS":
             let members = node.members
             out.writeRESPArrayHeader(members.count)

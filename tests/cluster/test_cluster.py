@@ -634,3 +634,31 @@ def test_12_protocol_abuse(launcher, garbage):
         r = c.call("BC.SET", "kv", "x" * 100, "v", -1)
         assert isinstance(r, RespError) and r.startswith("ERR"), r
         assert c.call("PING") == "PONG"
+
+
+def test_13_static_peers_replaced_at_run_time(launcher):
+    """Without etcd: two nodes that start alone, are told of each other with
+    BC.SETPEERS, then share the keys (each loaded once, by its owner); a bad
+    address is refused and leaves the list as it was."""
+    a = launcher.node(node_args(None), name="static-a")
+    b = launcher.node(node_args(None), name="static-b")
+    assert a.members() == [a.addr] and b.members() == [b.addr]
+    for n in (a, b):
+        with n.client() as c:
+            assert c.execute_command("BC.SETPEERS", a.addr, b.addr) in (b"OK", "OK")
+    assert a.members() == sorted([a.addr, b.addr]) == b.members()
+    with a.client() as c:
+        for i in range(50):
+            assert c.get(f"sp{i}") == echo(f"sp{i}")
+    with b.client() as c:
+        for i in range(50):
+            assert c.get(f"sp{i}") == echo(f"sp{i}")
+    loads = [int(n.group_info()["group_users_loads"]) for n in (a, b)]
+    assert sum(loads) == 50 and min(loads) > 0, loads
+    with a.client() as c:
+        with pytest.raises(redis.ResponseError):
+            c.execute_command("BC.SETPEERS", "no-port")
+    assert a.members() == sorted([a.addr, b.addr])
+    with a.client() as c:
+        assert c.execute_command("BC.SETPEERS") in (b"OK", "OK")
+    assert a.members() == [a.addr]
