@@ -73,12 +73,7 @@ public final class Group: Sendable {
     /// ``TTL/milliseconds(_:)``), from the cache or loaded. Throws as ``get(_:)``.
     /// A node uses this to send the expiry along with a value.
     public func getWithTTL(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
-        let hit = try key.withUnsafeBytes { k in
-            Result { () throws(CacheError) in
-                try store.withValueAndTTL(forKey: k) { v, ms in LoadedValue(Array(v), ttl: ms.map { .milliseconds($0) } ?? .never) }
-            }
-        }.get()
-        if let hit { return hit }
+        if let hit = try cached(key) { return hit }
         return try load(key)
     }
 

@@ -26,6 +26,9 @@ typealias NodeRef = Unmanaged<NodeHandle>
 @inline(__always)
 func nodeRef(_ n: OpaquePointer) -> NodeRef { NodeRef.fromOpaque(UnsafeRawPointer(n)) }
 
+@inline(__always)
+func nodeOf(_ n: OpaquePointer) -> Node { nodeRef(n)._withUnsafeGuaranteedRef { $0.node } }
+
 func strings(_ p: UnsafePointer<UnsafePointer<CChar>?>?, _ n: UInt, _ what: String) throws(CacheError) -> [String] {
     guard n > 0 else { return [] }
     guard let p else { throw CacheError(.invalidArgument, "\(what) is NULL but its count is \(n)") }
@@ -155,7 +158,7 @@ public func bc_node_get(_ n: OpaquePointer?, _ g: UnsafePointer<CChar>?, _ k: Un
     returnCopy("bc_node_get", val, valLen) { () throws(CacheError) in
         guard let n else { throw CacheError(.misuse, "node is NULL") }
         let kb = Array(try key(k, kLen))
-        let node = nodeRef(n)._withUnsafeGuaranteedRef { $0.node }
+        let node = nodeOf(n)
         guard let v = try node.get(group: groupName(node, g), key: kb) else { return nil }
         return try allocatedCopy(v.bytes)
     }
@@ -168,7 +171,7 @@ public func bc_node_set(_ n: OpaquePointer?, _ g: UnsafePointer<CChar>?, _ k: Un
     return call("bc_node_set") { () throws(CacheError) in
         let kb = Array(try key(k, kLen)), vb = Array(try value(v, vLen))
         let t = try ttl(ttlMs)
-        let node = nodeRef(n)._withUnsafeGuaranteedRef { $0.node }
+        let node = nodeOf(n)
         try node.set(group: groupName(node, g), key: kb, value: vb, ttl: t)
         return BC_OK
     }
@@ -179,7 +182,7 @@ public func bc_node_delete(_ n: OpaquePointer?, _ g: UnsafePointer<CChar>?, _ k:
     guard let n else { return misuse("bc_node_delete", "node is NULL") }
     return call("bc_node_delete") { () throws(CacheError) in
         let kb = Array(try key(k, kLen))
-        let node = nodeRef(n)._withUnsafeGuaranteedRef { $0.node }
+        let node = nodeOf(n)
         guard try node.delete(group: groupName(node, g), key: kb) else {
             setError(BC_NOT_FOUND, "bc_node_delete: key not found")
             return BC_NOT_FOUND
@@ -207,6 +210,11 @@ final class PeerHandle {
 }
 
 typealias PeerRef = Unmanaged<PeerHandle>
+
+@inline(__always)
+func peerClient(_ p: OpaquePointer) -> PeerClient {
+    PeerRef.fromOpaque(UnsafeRawPointer(p))._withUnsafeGuaranteedRef { $0.client }
+}
 
 @_cdecl("bc_peer_options_init")
 public func bc_peer_options_init(_ o: UnsafeMutablePointer<bc_peer_options>?) {
@@ -284,7 +292,7 @@ public func bc_peer_get(_ p: OpaquePointer?, _ g: UnsafePointer<CChar>?, _ k: Un
         guard let p else { throw CacheError(.misuse, "peer is NULL") }
         let kb = Array(try key(k, kLen))
         let group = try peerGroup(g)
-        let client = PeerRef.fromOpaque(UnsafeRawPointer(p))._withUnsafeGuaranteedRef { $0.client }
+        let client = peerClient(p)
         guard let v = try waitPeer(client.get(group: group, key: kb)) else { return nil }
         if let ttlOut {
             if case .milliseconds(let ms) = v.ttl { ttlOut.pointee = ms } else { ttlOut.pointee = BC_TTL_NEVER_VALUE }
@@ -301,7 +309,7 @@ public func bc_peer_set(_ p: OpaquePointer?, _ g: UnsafePointer<CChar>?, _ k: Un
         let kb = Array(try key(k, kLen)), vb = Array(try value(v, vLen))
         let t = try ttl(ttlMs)
         let group = try peerGroup(g)
-        let client = PeerRef.fromOpaque(UnsafeRawPointer(p))._withUnsafeGuaranteedRef { $0.client }
+        let client = peerClient(p)
         try waitPeer(client.set(group: group, key: kb, value: vb, ttl: t))
         return BC_OK
     }
@@ -313,7 +321,7 @@ public func bc_peer_delete(_ p: OpaquePointer?, _ g: UnsafePointer<CChar>?, _ k:
     return call("bc_peer_delete") { () throws(CacheError) in
         let kb = Array(try key(k, kLen))
         let group = try peerGroup(g)
-        let client = PeerRef.fromOpaque(UnsafeRawPointer(p))._withUnsafeGuaranteedRef { $0.client }
+        let client = peerClient(p)
         guard try waitPeer(client.delete(group: group, key: kb)) else {
             setError(BC_NOT_FOUND, "bc_peer_delete: key not found")
             return BC_NOT_FOUND

@@ -11,7 +11,6 @@ import Musl
 public struct RESPRequest: Sendable {
     public var arguments: [ByteBuffer]
     public init(arguments: [ByteBuffer]) { self.arguments = arguments }
-    public init(_ strings: [String]) { arguments = strings.map { ByteBuffer(string: $0) } }
 }
 
 /// Decodes RESP frames from a buffer without consuming it: each call looks at the

@@ -25,32 +25,6 @@ public enum RESPValue: Sendable, Equatable {
     case map([RESPValue])
     /// RESP3 `~` (a set) and `>` (a push) are decoded as arrays; `=` (verbatim) and
     /// `!` (bulk error) as bulk strings and errors; `(` (big number) as a simple string.
-
-    /// Whether this is a null of any protocol version.
-    public var isNull: Bool {
-        switch self {
-        case .null, .bulkString(nil), .array(nil): return true
-        default: return false
-        }
-    }
-
-    /// The bytes of a bulk or simple string.
-    public var bytes: [UInt8]? {
-        switch self {
-        case .bulkString(let b?): return Array(b.readableBytesView)
-        case .simpleString(let s): return Array(s.utf8)
-        default: return nil
-        }
-    }
-
-    /// The text of a bulk or simple string, if it is UTF-8.
-    public var string: String? {
-        switch self {
-        case .bulkString(let b?): return b.getString(at: b.readerIndex, length: b.readableBytes)
-        case .simpleString(let s): return s
-        default: return nil
-        }
-    }
 }
 
 /// The limits a decoder enforces on what a peer sends. A frame over a limit is a

@@ -89,6 +89,19 @@ def start_node(binary, port, peers, extra=()):
     return proc
 
 
+def stop_all(procs):
+    """Stops every process (SIGTERM, then SIGKILL after 5 s) and empties the list."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    procs.clear()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=200000)
@@ -110,10 +123,7 @@ def main():
             b = redis_benchmark(nport, c, args.requests)
             for op in ("SET", "GET"):
                 print(f"{c:>8} {op:>4} {r[op]:>12.0f}/s {b[op]:>12.0f}/s {b[op] / r[op]:>6.2f}x")
-        for p in procs:
-            p.terminate()
-            p.wait()
-        procs.clear()
+        stop_all(procs)
 
         # 2. Three nodes, client on one.
         ports = [free_port() for _ in range(3)]
@@ -155,10 +165,7 @@ def main():
         peer = int(after["group_kv_peer_gets"]) - int(before["group_kv_peer_gets"])
         print(f"  skewed: 300 keys read 20 times each, pipelined: {n / dt:.0f} GETs/s, "
               f"{hot} hot-tier hits, {peer} fetched from owners, hot share {hot / max(1, n):.1%}")
-        for p in procs:
-            p.terminate()
-            p.wait()
-        procs.clear()
+        stop_all(procs)
 
         # 3. Stampede.
         ports = [free_port() for _ in range(3)]
@@ -189,12 +196,7 @@ def main():
             return 1
         return 0
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
 
 
 if __name__ == "__main__":
