@@ -10,7 +10,7 @@
 //   BlockCacheTrace   Swift the cache-trace file formats (decoding only; no I/O, no engine)
 //   bctrace           Swift the trace simulator: replays shared/traces through the engine
 //   BlockCacheRESP    Swift the Redis protocol (RESP2/RESP3): frame decoders with limits, reply encoding
-//   BlockCacheCluster Swift a node: RESP server, peer pool, ring membership (static, etcd), hot tier
+//   BlockCacheCluster Swift a node: RESP server (TLS optional), peer pool, ring membership (static, etcd), hot tier
 //   blockcached       Swift the node executable
 //
 // Products: `BlockCache` (a Swift library, for Swift packages) and `blockcache`
@@ -51,6 +51,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "CBlockCacheAlloc"),
@@ -76,6 +77,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .executableTarget(
@@ -92,6 +94,7 @@ let package = Package(
             name: "BlockCacheTests",
             dependencies: ["BlockCache", "BlockCacheTrace", "BlockCacheRESP", "BlockCacheCluster",
                            .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio")],
             linkerSettings: jemallocLink
         ),

@@ -41,11 +41,11 @@
 #include <stdint.h>
 
 #define BC_VERSION_MAJOR 1
-#define BC_VERSION_MINOR 0
+#define BC_VERSION_MINOR 1
 #define BC_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, as returned by bc_version_number(). */
 #define BC_VERSION_NUMBER (BC_VERSION_MAJOR * 10000 + BC_VERSION_MINOR * 100 + BC_VERSION_PATCH)
-#define BC_VERSION_STRING "1.0.0"
+#define BC_VERSION_STRING "1.1.0"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BC_API __attribute__((visibility("default")))
@@ -354,7 +354,25 @@ typedef struct bc_node_options {
     uint64_t max_value_bytes;        /* Largest value of a SET; 0 = 32 MiB. */
     uint32_t event_loop_threads;     /* 0 = one per CPU. */
     uint32_t loader_threads;         /* Threads that run loaders; 0 = 16. */
+    /* TLS (fields added in 1.1; a struct_size that ends before them means no TLS).
+       With tls_cert_file set every connection to the node is TLS 1.2+, and nodes
+       reach each other over TLS, presenting this certificate as their client
+       certificate and checking each other's against tls_ca_file. */
+    const char *tls_cert_file;       /* PEM certificate chain, leaf first; NULL = no TLS. */
+    const char *tls_key_file;        /* PEM private key of tls_cert_file (required with it). */
+    const char *tls_ca_file;         /* PEM roots of the other nodes' and clients' certificates;
+                                        NULL = the system's roots. */
+    int32_t tls_client_certs;        /* BC_TLS_CLIENT_CERTS_*: who must present a certificate. */
+    int32_t tls_verify_hostnames;    /* Non-zero (the default): a peer's certificate must name
+                                        the host dialled (DNS name, or IP address SAN). */
 } bc_node_options;
+
+/* bc_node_options.tls_client_certs */
+#define BC_TLS_CLIENT_CERTS_NONE  0  /* Nobody: clients and nodes authenticate by password only. */
+#define BC_TLS_CLIENT_CERTS_PEERS 1  /* Anyone may connect, but the node-to-node commands (BC.DROP,
+                                        BC.SETPEERS, BC.GET/SET/DEL ... PEER) are refused without
+                                        a certificate that chains to tls_ca_file: mTLS for peers. */
+#define BC_TLS_CLIENT_CERTS_ALL   2  /* A connection without such a certificate fails the handshake. */
 
 /* Fills *o with the defaults. NULL is a no-op. */
 BC_API void bc_node_options_init(bc_node_options *o);
@@ -419,6 +437,17 @@ typedef struct bc_peer_options {
     const char *password;            /* Sent with AUTH on each new connection; NULL = none. */
     uint32_t connections;            /* Pipelined connections; 0 = 1. */
     int64_t breaker_backoff_ms;      /* 0 = 1000. */
+    /* TLS (fields added in 1.1; a struct_size that ends before them means plaintext). */
+    int32_t tls;                     /* Non-zero: connect with TLS 1.2+. */
+    int32_t tls_verify_hostnames;    /* Non-zero (the default): the node's certificate must
+                                        name tls_server_name, or the address's host. */
+    const char *tls_ca_file;         /* PEM roots the node's certificate must chain to;
+                                        NULL = the system's roots. */
+    const char *tls_cert_file;       /* PEM client certificate chain, for a node that asks
+                                        for one (mTLS); NULL = none. */
+    const char *tls_key_file;        /* Its PEM private key (required with tls_cert_file). */
+    const char *tls_server_name;     /* Name expected in the node's certificate and sent as
+                                        SNI; NULL = the address's host. */
 } bc_peer_options;
 
 BC_API void bc_peer_options_init(bc_peer_options *o);

@@ -45,12 +45,28 @@ public func bc_node_options_init(_ o: UnsafeMutablePointer<bc_node_options>?) {
     guard let o else { return }
     o.pointee = bc_node_options()
     o.pointee.struct_size = UInt32(MemoryLayout<bc_node_options>.size)
+    o.pointee.tls_verify_hostnames = 1
 }
 
-func nodeConfiguration(_ o: bc_node_options) throws(CacheError) -> NodeConfiguration {
-    guard o.struct_size >= UInt32(MemoryLayout<bc_node_options>.size) else {
-        throw CacheError(.invalidArgument, "options struct_size is \(o.struct_size), expected at least \(MemoryLayout<bc_node_options>.size); fill the struct with bc_node_options_init first")
+/// A copy of the caller's options struct of `struct_size` bytes, the fields past it at
+/// their `_init` defaults: a caller built against an older header, whose struct ends
+/// before the newer fields, keeps working. Fields up to `minimum` must be there.
+func readOptions<T>(_ p: UnsafePointer<T>, structSize: UInt32, minimum: Int, init fill: (UnsafeMutablePointer<T>) -> Void) throws(CacheError) -> T {
+    let full = MemoryLayout<T>.size
+    guard Int(structSize) >= minimum else {
+        throw CacheError(.invalidArgument, "options struct_size is \(structSize), expected at least \(minimum); fill the struct with its _init function first")
     }
+    let out = UnsafeMutablePointer<T>.allocate(capacity: 1)
+    defer { out.deallocate() }
+    fill(out)
+    UnsafeMutableRawPointer(out).copyMemory(from: UnsafeRawPointer(p), byteCount: min(Int(structSize), full))
+    return out.move()
+}
+
+func nodeConfiguration(_ p: UnsafePointer<bc_node_options>) throws(CacheError) -> NodeConfiguration {
+    let o = try readOptions(p, structSize: p.pointee.struct_size,
+                            minimum: MemoryLayout<bc_node_options>.offset(of: \bc_node_options.tls_cert_file)!,
+                            init: { bc_node_options_init($0) })
     var c = NodeConfiguration()
     if let h = o.host { c.host = String(cString: h) }
     guard (0...65_535).contains(o.port) else { throw CacheError(.invalidArgument, "port must be 0...65535; got \(o.port)") }
@@ -76,6 +92,26 @@ func nodeConfiguration(_ o: bc_node_options) throws(CacheError) -> NodeConfigura
     if o.max_value_bytes > 0 { c.maxValueBytes = Int(min(o.max_value_bytes, UInt64(Int32.max))) }
     if o.event_loop_threads > 0 { c.eventLoopThreads = Int(o.event_loop_threads) }
     if o.loader_threads > 0 { c.loaderThreads = Int(o.loader_threads) }
+    switch (o.tls_cert_file, o.tls_key_file) {
+    case (let cert?, let key?):
+        let certs: TLSSettings.ClientCertificates
+        switch o.tls_client_certs {
+        case BC_TLS_CLIENT_CERTS_NONE: certs = .none
+        case BC_TLS_CLIENT_CERTS_PEERS: certs = .peers
+        case BC_TLS_CLIENT_CERTS_ALL: certs = .all
+        default:
+            throw CacheError(.invalidArgument, "tls_client_certs must be a BC_TLS_CLIENT_CERTS_* value; got \(o.tls_client_certs)")
+        }
+        c.tls = TLSSettings(certificatePath: String(cString: cert), privateKeyPath: String(cString: key),
+                            caPath: o.tls_ca_file.map { String(cString: $0) }, clientCertificates: certs,
+                            verifyHostnames: o.tls_verify_hostnames != 0)
+    case (nil, nil):
+        guard o.tls_ca_file == nil, o.tls_client_certs == 0 else {
+            throw CacheError(.invalidArgument, "tls_ca_file and tls_client_certs need tls_cert_file and tls_key_file")
+        }
+    default:
+        throw CacheError(.invalidArgument, "tls_cert_file and tls_key_file go together")
+    }
     return c
 }
 
@@ -87,7 +123,7 @@ public func bc_node_start(_ o: UnsafePointer<bc_node_options>?, _ groups: Unsafe
     guard let o else { return misuse("bc_node_start", "options are NULL") }
     guard let groups else { return misuse("bc_node_start", "groups is NULL") }
     return call("bc_node_start") { () throws(CacheError) in
-        let config = try nodeConfiguration(o.pointee)
+        let config = try nodeConfiguration(o)
         var list: [Group] = []
         for i in 0..<Int(groupCount) {
             guard let g = groups[i] else { throw CacheError(.misuse, "groups[\(i)] is NULL") }
@@ -221,6 +257,7 @@ public func bc_peer_options_init(_ o: UnsafeMutablePointer<bc_peer_options>?) {
     guard let o else { return }
     o.pointee = bc_peer_options()
     o.pointee.struct_size = UInt32(MemoryLayout<bc_peer_options>.size)
+    o.pointee.tls_verify_hostnames = 1
 }
 
 @_cdecl("bc_peer_new")
@@ -233,10 +270,9 @@ public func bc_peer_new(_ address: UnsafePointer<CChar>?, _ o: UnsafePointer<bc_
         var options = PeerClient.Options()
         options.connections = 1
         if let o {
-            let opts = o.pointee
-            guard opts.struct_size >= UInt32(MemoryLayout<bc_peer_options>.size) else {
-                throw CacheError(.invalidArgument, "options struct_size is \(opts.struct_size), expected at least \(MemoryLayout<bc_peer_options>.size); fill the struct with bc_peer_options_init first")
-            }
+            let opts = try readOptions(o, structSize: o.pointee.struct_size,
+                                       minimum: MemoryLayout<bc_peer_options>.offset(of: \bc_peer_options.tls)!,
+                                       init: { bc_peer_options_init($0) })
             guard opts.timeout_ms >= 0, opts.breaker_backoff_ms >= 0 else {
                 throw CacheError(.invalidArgument, "timeout_ms and breaker_backoff_ms must be >= 0")
             }
@@ -244,6 +280,16 @@ public func bc_peer_new(_ address: UnsafePointer<CChar>?, _ o: UnsafePointer<bc_
             if opts.breaker_backoff_ms > 0 { options.breakerBackoffMilliseconds = opts.breaker_backoff_ms }
             if opts.connections > 0 { options.connections = Int(min(opts.connections, 64)) }
             options.password = opts.password.map { String(cString: $0) }
+            if opts.tls != 0 {
+                options.tls = TLSClientSettings(
+                    caPath: opts.tls_ca_file.map { String(cString: $0) },
+                    certificatePath: opts.tls_cert_file.map { String(cString: $0) },
+                    privateKeyPath: opts.tls_key_file.map { String(cString: $0) },
+                    serverName: opts.tls_server_name.map { String(cString: $0) },
+                    verifyHostnames: opts.tls_verify_hostnames != 0)
+            } else if opts.tls_ca_file != nil || opts.tls_cert_file != nil || opts.tls_server_name != nil {
+                throw CacheError(.invalidArgument, "tls_ca_file, tls_cert_file and tls_server_name need tls = 1")
+            }
         }
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let made = Result { () throws(CacheError) in

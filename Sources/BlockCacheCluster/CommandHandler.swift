@@ -1,6 +1,7 @@
 import BlockCache
 import BlockCacheRESP
 import NIOCore
+import NIOSSL
 
 /// Serves one client connection: runs its commands and writes the replies in the
 /// order the commands came. Cheap commands (cache hits, PING…) are answered on the
@@ -39,6 +40,8 @@ final class CommandHandler: ChannelInboundHandler {
     var version: RESPVersion = .resp2
     var authenticated: Bool
     var clientName: String?
+    /// Whether this connection presented a valid TLS client certificate (looked up once).
+    private var certified: Bool?
     private var queue = CircularBuffer<RESPRequest>()
     /// Replies not yet written because an earlier one is not known yet.
     private var slots = CircularBuffer<ReplySlot>()
@@ -230,11 +233,14 @@ final class CommandHandler: ChannelInboundHandler {
         case "BC.DEL": return peerDelCommand(args, context: context)
         case "BC.DROP":
             guard args.count == 3 else { return wrongArity("bc.drop") }
+            guard mayActAsPeer(context) else { return refusePeerCommand() }
             guard let cg = groupArg(args[1]) else { return .done }
             node.drop(cg, Array(args[2].readableBytesView))
             out.writeRESPSimpleString("OK")
         case "BC.SETPEERS":
-            // Replaces the static member list at run time (behind AUTH when a password is set).
+            // Replaces the static member list at run time (behind AUTH when a password is
+            // set, and behind a client certificate when peers must present one).
+            guard mayActAsPeer(context) else { return refusePeerCommand() }
             do {
                 try node.setPeers(args.dropFirst().map { String(buffer: $0) })
                 out.writeRESPSimpleString("OK")
@@ -248,6 +254,24 @@ final class CommandHandler: ChannelInboundHandler {
         default:
             out.writeRESPError("ERR unknown command '\(String(buffer: args[0]).prefix(64))'")
         }
+        return .done
+    }
+
+    /// Whether this connection may run the peer-only commands: always, unless the node
+    /// wants TLS client certificates from its peers; then only with a valid one.
+    private func mayActAsPeer(_ context: ChannelHandlerContext) -> Bool {
+        guard node.configuration.tls?.clientCertificates == .peers else { return true }
+        if let certified { return certified }
+        // The handshake is over before any command arrives; with optional verification
+        // a certificate is there only if it chained to the node's roots.
+        let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+        let c = handler?.peerCertificate != nil
+        certified = c
+        return c
+    }
+
+    private func refusePeerCommand() -> Outcome {
+        out.writeRESPError("NOPERM peer commands need a TLS client certificate signed by the cluster's CA")
         return .done
     }
 
@@ -290,6 +314,7 @@ final class CommandHandler: ChannelInboundHandler {
         guard let cg = groupArg(args[1]), let key = keyArg(args[2]) else { return .done }
         let fromPeer = args.count == 4 && commandName(args[3]) == "PEER"
         guard args.count == 3 || fromPeer else { out.writeRESPError("ERR syntax error"); return .done }
+        guard !fromPeer || mayActAsPeer(context) else { return refusePeerCommand() }
         return get(cg, key, fromPeer: fromPeer, withTTL: true, context: context)
     }
 
@@ -393,6 +418,7 @@ final class CommandHandler: ChannelInboundHandler {
         }
         let fromPeer = args.count == 6 && commandName(args[5]) == "PEER"
         guard args.count == 5 || fromPeer else { out.writeRESPError("ERR syntax error"); return .done }
+        guard !fromPeer || mayActAsPeer(context) else { return refusePeerCommand() }
         let ttl: TTL = ms == -1 ? .never : ms == 0 ? .default : .milliseconds(ms)
         return set(cg, key, args[3], ttl: ttl, fromPeer: fromPeer, context: context)
     }
@@ -435,6 +461,7 @@ final class CommandHandler: ChannelInboundHandler {
         guard let cg = groupArg(args[1]), let key = keyArg(args[2]) else { return .done }
         let fromPeer = args.count == 4 && commandName(args[3]) == "PEER"
         guard args.count == 3 || fromPeer else { out.writeRESPError("ERR syntax error"); return .done }
+        guard !fromPeer || mayActAsPeer(context) else { return refusePeerCommand() }
         return .later(node.delete(cg, key, fromPeer: fromPeer, on: context.eventLoop).map { removed in
             { $0.writeRESPInteger(removed ? 1 : 0) }
         })

@@ -3,6 +3,7 @@ import BlockCacheRESP
 import NIOCore
 import NIOConcurrencyHelpers
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One member of a BlockCache cluster: a RESP server over the node's groups, a ring
@@ -27,6 +28,10 @@ public final class Node: @unchecked Sendable {
     let loaderPool: NIOThreadPool
     let startedAt = NIODeadline.now()
     let log: @Sendable (String) -> Void
+    /// TLS contexts, made once from ``NodeConfiguration/tls``: the server's and the one
+    /// used to reach peers.
+    let serverSSLContext: NIOSSLContext?
+    let peerSSLContext: NIOSSLContext?
 
     private let state = NIOLockedValueBox(State())
     private struct State {
@@ -45,7 +50,8 @@ public final class Node: @unchecked Sendable {
     let protocolErrors = Atomic<UInt64>(0)
 
     /// - Throws: `.invalidArgument` without groups, with two groups of one name, a
-    ///   default group that is not among them, or a bad peer address.
+    ///   default group that is not among them, a bad peer address, or TLS files that
+    ///   cannot be read or do not match.
     public init(configuration: NodeConfiguration, groups: [Group],
                 log: @escaping @Sendable (String) -> Void = { _ in }) throws(CacheError) {
         guard !groups.isEmpty else { throw CacheError(.invalidArgument, "a node needs at least one group") }
@@ -66,6 +72,13 @@ public final class Node: @unchecked Sendable {
         }
         for p in configuration.peers where splitHostPort(p) == nil {
             throw CacheError(.invalidArgument, "peer address must be host:port; got '\(p)'")
+        }
+        if let tls = configuration.tls {
+            serverSSLContext = try tls.makeServerContext()
+            peerSSLContext = try tls.peerClientSettings.makeContext()
+        } else {
+            serverSSLContext = nil
+            peerSSLContext = nil
         }
         self.configuration = configuration
         self.groups = byName
@@ -89,6 +102,7 @@ public final class Node: @unchecked Sendable {
     public func start() throws(CacheError) {
         loaderPool.start()
         let limits = configuration.limits
+        let sslContext = serverSSLContext
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -96,6 +110,9 @@ public final class Node: @unchecked Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RESPRequestDecoder(limits: limits)),
                         CommandHandler(node: self),
@@ -170,7 +187,8 @@ public final class Node: @unchecked Sendable {
             for m in members where m != s.address {
                 if let existing = s.view.peers[m] {
                     peers[m] = existing
-                } else if let client = try? PeerClient(address: m, options: peerOptions, eventLoopGroup: eventLoopGroup) {
+                } else if let client = try? PeerClient(address: m, options: peerOptions, sslContext: peerSSLContext,
+                                                           eventLoopGroup: eventLoopGroup) {
                     peers[m] = client
                 }
             }
@@ -190,6 +208,7 @@ public final class Node: @unchecked Sendable {
         o.breakerMaxBackoffMilliseconds = configuration.breakerMaxBackoffMilliseconds
         o.limits = RESPLimits(maxFrameBytes: configuration.limits.maxFrameBytes,
                               maxBulkBytes: configuration.limits.maxBulkBytes)
+        o.tls = configuration.tls?.peerClientSettings
         return o
     }
 

@@ -28,6 +28,9 @@ public struct NodeConfiguration: Sendable {
     /// command; nodes send it to each other. nil = no authentication.
     public var password: String?
 
+    /// TLS on every connection to the node and between nodes; nil = plaintext.
+    public var tls: TLSSettings?
+
     /// Limits on what a connection may send; a frame over them closes the connection.
     public var limits: RESPLimits = RESPLimits(maxFrameBytes: 64 << 20, maxBulkBytes: 64 << 20)
     /// Longest key a command may name (at most ``Store/maxKeyLength``).

@@ -215,7 +215,13 @@ extension Node {
         let others = view.peers.filter { $0.key != owner }
         guard !others.isEmpty else { return loop.makeSucceededVoidFuture() }
         let args = [PeerCommand.drop, ByteBuffer(string: cg.name), ByteBuffer(bytes: key)]
-        let calls = others.values.map { $0.call(args, on: loop) }
+        let calls = others.map { address, peer in
+            peer.call(args, on: loop).map { reply in
+                // Reachable but refusing (a password or certificate the peer does not
+                // accept): a misconfiguration that leaves stale copies, so say it.
+                if case .error(let e) = reply { self.log("BC.DROP refused by \(address): \(e)") }
+            }
+        }
         return EventLoopFuture.whenAllComplete(calls, on: loop).map { _ in () }
     }
 

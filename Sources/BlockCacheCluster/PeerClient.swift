@@ -3,6 +3,7 @@ public import BlockCacheRESP
 public import NIOCore
 import NIOConcurrencyHelpers
 import NIOPosix
+import NIOSSL
 
 /// Why a call to a node failed before it produced a reply.
 public enum PeerError: Error, Sendable, CustomStringConvertible {
@@ -54,6 +55,8 @@ public final class PeerClient: @unchecked Sendable {
         public var breakerBackoffMilliseconds: Int64 = 1_000
         public var breakerMaxBackoffMilliseconds: Int64 = 30_000
         public var limits: RESPLimits = RESPLimits()
+        /// TLS to the node; nil = plaintext.
+        public var tls: TLSClientSettings?
         public init() {}
     }
 
@@ -62,6 +65,7 @@ public final class PeerClient: @unchecked Sendable {
     let port: Int
     private let options: Options
     private let group: any EventLoopGroup
+    private let sslContext: NIOSSLContext?
     private let lock = NIOLock()
     // Protected by `lock`.
     private var slots: [EventLoopFuture<any Channel>?]
@@ -72,8 +76,17 @@ public final class PeerClient: @unchecked Sendable {
     private var probing = false
     private var failures: UInt64 = 0
 
-    /// - Throws: `.invalidArgument` for an address that is not `host:port`.
-    public init(address: String, options: Options, eventLoopGroup: any EventLoopGroup) throws(CacheError) {
+    /// - Throws: `.invalidArgument` for an address that is not `host:port`, or TLS
+    ///   files that cannot be read or do not match.
+    public convenience init(address: String, options: Options, eventLoopGroup: any EventLoopGroup) throws(CacheError) {
+        try self.init(address: address, options: options, sslContext: options.tls?.makeContext(),
+                      eventLoopGroup: eventLoopGroup)
+    }
+
+    /// With a TLS context made once for many clients (a node's peers); used when
+    /// `options.tls` is set.
+    init(address: String, options: Options, sslContext: NIOSSLContext?,
+         eventLoopGroup: any EventLoopGroup) throws(CacheError) {
         guard let (host, port) = splitHostPort(address) else {
             throw CacheError(.invalidArgument, "peer address must be host:port; got '\(address)'")
         }
@@ -81,6 +94,7 @@ public final class PeerClient: @unchecked Sendable {
         self.host = host
         self.port = port
         self.options = options
+        self.sslContext = options.tls == nil ? nil : sslContext
         self.group = eventLoopGroup
         slots = Array(repeating: nil, count: max(1, options.connections))
         breakerBackoff = options.breakerBackoffMilliseconds
@@ -170,11 +184,17 @@ public final class PeerClient: @unchecked Sendable {
         let limits = options.limits
         let address = self.address
         let password = options.password
+        let sslContext = self.sslContext
+        let sni = options.tls?.sniName(forHost: host)
         let future = ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: sslContext, serverHostname: sni))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RESPReplyDecoder(limits: limits)),
                         PipelinedClientHandler(address: address, timeout: timeout),

@@ -40,6 +40,17 @@ let usage = """
     Security
       --password PW             clients must AUTH; nodes send it to each other
                                 (or set BLOCKCACHED_PASSWORD)
+      --tls-cert FILE           PEM certificate chain: every connection is TLS, and
+                                nodes present it to each other (needs --tls-key)
+      --tls-key FILE            PEM private key of --tls-cert
+      --tls-ca FILE             PEM roots other nodes' and clients' certificates must
+                                chain to (default: the system's roots)
+      --tls-client-certs none|peers|all
+                                who must present a client certificate: nobody
+                                (default); peers (the node-to-node commands are
+                                refused without one); all (else no handshake)
+      --tls-no-verify-hostnames do not check that a peer's certificate names the
+                                host dialled (the chain is still checked)
 
     Limits and tuning
       --max-frame-bytes SIZE    largest request (default 64m)
@@ -127,6 +138,9 @@ configuration.port = 6380
 configuration.password = getenv("BLOCKCACHED_PASSWORD").map { String(cString: $0) }
 var groupSpecs: [GroupSpec] = []
 var quiet = false
+var tlsCert: String?, tlsKey: String?, tlsCA: String?
+var tlsClientCerts: TLSSettings.ClientCertificates?
+var tlsVerifyHostnames = true
 
 var args = CommandLine.arguments.dropFirst()
 func value(_ flag: String) -> String {
@@ -157,11 +171,33 @@ while let flag = args.popFirst() {
     case "--threads": configuration.eventLoopThreads = Int(parseInt(value(flag), flag))
     case "--loader-threads": configuration.loaderThreads = Int(parseInt(value(flag), flag, min: 1))
     case "--drain-ms": configuration.drainMilliseconds = parseInt(value(flag), flag)
+    case "--tls-cert": tlsCert = value(flag)
+    case "--tls-key": tlsKey = value(flag)
+    case "--tls-ca": tlsCA = value(flag)
+    case "--tls-client-certs":
+        let v = value(flag)
+        guard let c = TLSSettings.ClientCertificates(rawValue: v) else {
+            fail("\(flag): '\(v)' is not none, peers or all")
+        }
+        tlsClientCerts = c
+    case "--tls-no-verify-hostnames": tlsVerifyHostnames = false
     case "--quiet": quiet = true
     default: fail("unknown option '\(flag)' (see --help)")
     }
 }
 if groupSpecs.isEmpty { groupSpecs = [parseGroup("name=default,max-bytes=256m")] }
+switch (tlsCert, tlsKey) {
+case (let cert?, let key?):
+    configuration.tls = TLSSettings(certificatePath: cert, privateKeyPath: key, caPath: tlsCA,
+                                    clientCertificates: tlsClientCerts ?? .none,
+                                    verifyHostnames: tlsVerifyHostnames)
+case (nil, nil):
+    if tlsCA != nil || tlsClientCerts != nil || !tlsVerifyHostnames {
+        fail("--tls-ca, --tls-client-certs and --tls-no-verify-hostnames need --tls-cert and --tls-key")
+    }
+default:
+    fail("--tls-cert and --tls-key go together")
+}
 
 // MARK: - Start
 

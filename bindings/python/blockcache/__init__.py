@@ -58,7 +58,7 @@ from ._node import Node, Peer
 from ._ring import Ring
 from ._store import Store, StoreStats
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 __all__ = [
     "Store",
@@ -111,7 +111,7 @@ library_path: str = _native.library_path
 
 
 def version() -> str:
-    """The loaded library's version string, e.g. "1.0.0"."""
+    """The loaded library's version string, e.g. "1.1.0"."""
     return _native.bc_version_string().decode("ascii")
 
 

@@ -32,10 +32,10 @@ from typing import List, Tuple
 # ---- Constants (pinned by the header; tests/test_constants.py checks them) ----
 
 BC_VERSION_MAJOR = 1
-BC_VERSION_MINOR = 0
+BC_VERSION_MINOR = 1
 BC_VERSION_PATCH = 0
 BC_VERSION_NUMBER = BC_VERSION_MAJOR * 10000 + BC_VERSION_MINOR * 100 + BC_VERSION_PATCH
-BC_VERSION_STRING = "1.0.0"
+BC_VERSION_STRING = "1.1.0"
 
 BC_OK = 0
 BC_NOT_FOUND = 1

@@ -23,12 +23,12 @@ def test_limits_are_pinned():
 
 
 def test_version():
-    assert blockcache.BC_VERSION_NUMBER == 10000
-    assert blockcache.BC_VERSION_STRING == "1.0.0"
+    assert blockcache.BC_VERSION_NUMBER == 10100
+    assert blockcache.BC_VERSION_STRING == "1.1.0"
     assert blockcache.version_number() // 10000 == blockcache.BC_VERSION_MAJOR == 1
     n = blockcache.version_number()
     assert blockcache.version() == f"{n // 10000}.{n // 100 % 100}.{n % 100}"
-    assert blockcache.__version__ == "1.0.0"
+    assert blockcache.__version__ == "1.1.0"
 
 
 def test_strerror_names_each_code():
