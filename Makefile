@@ -12,12 +12,13 @@ LIB         := $(LIBDIR)/libblockcache.so
 NODE        := $(BINDIR)/blockcached
 JEMALLOC    := .deps/jemalloc/lib/libjemalloc_pic.a
 STATIC_SCRATCH := .build-static
+CERTS       := build/test-certs
 SWIFT       ?= swift
 PYTHON      ?= python3
 
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: deps lib node c-programs demo test test-swift test-c test-python test-abi test-valgrind test-cluster bench bench-cluster hit-ratios clean
+.PHONY: deps lib node certs c-programs demo test test-swift test-c test-python test-abi test-valgrind test-cluster bench bench-cluster hit-ratios clean
 
 deps:
 	@bash scripts/setup.sh
@@ -43,6 +44,13 @@ $(NODE): $(LIB)
 
 node: $(NODE)
 
+# Throw-away TLS certificates for the tests (scripts/make-test-certs.sh).
+$(CERTS)/rogue-key.pem: scripts/make-test-certs.sh
+	rm -rf $(CERTS)
+	bash scripts/make-test-certs.sh $(CERTS)
+
+certs: $(CERTS)/rogue-key.pem
+
 c-programs: lib
 	@bash scripts/c-programs.sh
 
@@ -59,12 +67,12 @@ demo: lib c-programs node
 test-swift: deps
 	$(SWIFT) test
 
-test-c: c-programs
+test-c: c-programs certs
 	$(BINDIR)/test_blockcache
-	$(BINDIR)/test_node
+	BLOCKCACHE_TEST_CERTS=$(CURDIR)/$(CERTS) $(BINDIR)/test_node
 
-test-python: lib
-	BLOCKCACHE_LIBRARY=$(CURDIR)/$(LIB) $(PYTHON) -m pytest -q bindings/python/tests
+test-python: lib certs
+	BLOCKCACHE_LIBRARY=$(CURDIR)/$(LIB) BLOCKCACHE_TEST_CERTS=$(CURDIR)/$(CERTS) $(PYTHON) -m pytest -q bindings/python/tests
 
 test-abi: c-programs
 	@bash scripts/check-abi.sh
@@ -72,8 +80,8 @@ test-abi: c-programs
 test-valgrind: c-programs
 	@bash scripts/valgrind.sh
 
-test-cluster: node
-	BLOCKCACHED=$(CURDIR)/$(NODE) $(PYTHON) -m pytest -q tests/cluster
+test-cluster: node certs
+	BLOCKCACHED=$(CURDIR)/$(NODE) BLOCKCACHE_TEST_CERTS=$(CURDIR)/$(CERTS) $(PYTHON) -m pytest -q tests/cluster
 
 test: test-swift test-c test-python test-abi test-valgrind test-cluster
 	@echo "all BlockCache tests passed"

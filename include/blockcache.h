@@ -29,10 +29,10 @@
  * No struct embeds another growable struct by value: it points to it instead
  * (bc_group_options.store), or a separate function returns it
  * (bc_group_get_store_stats). Structs the library fills (the *_stats) are
- * written up to the out_size the caller passes. bc_store_options_init and
- * bc_group_options_init write exactly the struct of this header version; a
- * release that appends fields adds new init functions that take the caller's
- * struct size, and keeps these writing this layout.
+ * written up to the out_size the caller passes. Every *_options_init function
+ * writes exactly the struct of the release that introduced it (1.0 for store and
+ * group, 1.1 for node and peer); a release that appends fields adds new init
+ * functions that take the caller's struct size, and keeps these writing that layout.
  */
 #ifndef BLOCKCACHE_H
 #define BLOCKCACHE_H
@@ -354,8 +354,7 @@ typedef struct bc_node_options {
     uint64_t max_value_bytes;        /* Largest value of a SET; 0 = 32 MiB. */
     uint32_t event_loop_threads;     /* 0 = one per CPU. */
     uint32_t loader_threads;         /* Threads that run loaders; 0 = 16. */
-    /* TLS (fields added in 1.1; a struct_size that ends before them means no TLS).
-       With tls_cert_file set every connection to the node is TLS 1.2+, and nodes
+    /* TLS. With tls_cert_file set every connection to the node is TLS 1.2+, and nodes
        reach each other over TLS, presenting this certificate as their client
        certificate and checking each other's against tls_ca_file. */
     const char *tls_cert_file;       /* PEM certificate chain, leaf first; NULL = no TLS. */
@@ -383,7 +382,9 @@ BC_API void bc_node_options_init(bc_node_options *o);
    handles at any time. Loaders run on the node's loader threads. Thread-safe.
    Errors: BC_MISUSE (o, groups or out NULL, or a NULL group), BC_INVALID_ARGUMENT
    (struct_size too small, no groups, duplicate names, unknown default group, a
-   peer that is not host:port, or the address cannot be bound: the message says why). */
+   peer that is not host:port, TLS files that cannot be read or a key that does not
+   match its certificate, TLS fields without tls_cert_file and tls_key_file, or the
+   address cannot be bound: the message says why). */
 BC_API int32_t bc_node_start(const bc_node_options *o, bc_group *const *groups,
                              size_t group_count, bc_node **out);
 
@@ -437,7 +438,7 @@ typedef struct bc_peer_options {
     const char *password;            /* Sent with AUTH on each new connection; NULL = none. */
     uint32_t connections;            /* Pipelined connections; 0 = 1. */
     int64_t breaker_backoff_ms;      /* 0 = 1000. */
-    /* TLS (fields added in 1.1; a struct_size that ends before them means plaintext). */
+    /* TLS; tls = 0 (the default) is plaintext. */
     int32_t tls;                     /* Non-zero: connect with TLS 1.2+. */
     int32_t tls_verify_hostnames;    /* Non-zero (the default): the node's certificate must
                                         name tls_server_name, or the address's host. */
@@ -453,8 +454,11 @@ typedef struct bc_peer_options {
 BC_API void bc_peer_options_init(bc_peer_options *o);
 
 /* A client of the node at address ("host:port"); connects on first use. o may be
-   NULL for the defaults. Free with bc_peer_free.
-   Errors: BC_MISUSE (address or out NULL), BC_INVALID_ARGUMENT. */
+   NULL for the defaults. Free with bc_peer_free. A TLS handshake that fails (an
+   untrusted or misnamed certificate, a plaintext node) is a call's BC_UNAVAILABLE.
+   Errors: BC_MISUSE (address or out NULL), BC_INVALID_ARGUMENT (not host:port,
+   struct_size too small, TLS files unreadable or a certificate without its key,
+   TLS file fields with tls = 0). */
 BC_API int32_t bc_peer_new(const char *address, const bc_peer_options *o, bc_peer **out);
 
 /* Closes the connections and frees the client. NULL is a no-op. */

@@ -15,6 +15,8 @@ command -v dpkg-source >/dev/null || need+=(dpkg-dev)
 command -v nm >/dev/null || need+=(binutils)
 command -v python3 >/dev/null || need+=(python3)
 command -v objcopy >/dev/null || need+=(binutils)
+# The TLS tests make throw-away certificates (scripts/make-test-certs.sh).
+command -v openssl >/dev/null || need+=(openssl)
 # The cluster's tests and benchmarks: a real etcd, and Redis's own tools and server
 # as the reference clients and the benchmark baseline.
 command -v etcd >/dev/null || need+=(etcd-server)

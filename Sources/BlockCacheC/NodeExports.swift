@@ -48,25 +48,10 @@ public func bc_node_options_init(_ o: UnsafeMutablePointer<bc_node_options>?) {
     o.pointee.tls_verify_hostnames = 1
 }
 
-/// A copy of the caller's options struct of `struct_size` bytes, the fields past it at
-/// their `_init` defaults: a caller built against an older header, whose struct ends
-/// before the newer fields, keeps working. Fields up to `minimum` must be there.
-func readOptions<T>(_ p: UnsafePointer<T>, structSize: UInt32, minimum: Int, init fill: (UnsafeMutablePointer<T>) -> Void) throws(CacheError) -> T {
-    let full = MemoryLayout<T>.size
-    guard Int(structSize) >= minimum else {
-        throw CacheError(.invalidArgument, "options struct_size is \(structSize), expected at least \(minimum); fill the struct with its _init function first")
+func nodeConfiguration(_ o: bc_node_options) throws(CacheError) -> NodeConfiguration {
+    guard o.struct_size >= UInt32(MemoryLayout<bc_node_options>.size) else {
+        throw CacheError(.invalidArgument, "options struct_size is \(o.struct_size), expected at least \(MemoryLayout<bc_node_options>.size); fill the struct with bc_node_options_init first")
     }
-    let out = UnsafeMutablePointer<T>.allocate(capacity: 1)
-    defer { out.deallocate() }
-    fill(out)
-    UnsafeMutableRawPointer(out).copyMemory(from: UnsafeRawPointer(p), byteCount: min(Int(structSize), full))
-    return out.move()
-}
-
-func nodeConfiguration(_ p: UnsafePointer<bc_node_options>) throws(CacheError) -> NodeConfiguration {
-    let o = try readOptions(p, structSize: p.pointee.struct_size,
-                            minimum: MemoryLayout<bc_node_options>.offset(of: \bc_node_options.tls_cert_file)!,
-                            init: { bc_node_options_init($0) })
     var c = NodeConfiguration()
     if let h = o.host { c.host = String(cString: h) }
     guard (0...65_535).contains(o.port) else { throw CacheError(.invalidArgument, "port must be 0...65535; got \(o.port)") }
@@ -123,7 +108,7 @@ public func bc_node_start(_ o: UnsafePointer<bc_node_options>?, _ groups: Unsafe
     guard let o else { return misuse("bc_node_start", "options are NULL") }
     guard let groups else { return misuse("bc_node_start", "groups is NULL") }
     return call("bc_node_start") { () throws(CacheError) in
-        let config = try nodeConfiguration(o)
+        let config = try nodeConfiguration(o.pointee)
         var list: [Group] = []
         for i in 0..<Int(groupCount) {
             guard let g = groups[i] else { throw CacheError(.misuse, "groups[\(i)] is NULL") }
@@ -270,9 +255,10 @@ public func bc_peer_new(_ address: UnsafePointer<CChar>?, _ o: UnsafePointer<bc_
         var options = PeerClient.Options()
         options.connections = 1
         if let o {
-            let opts = try readOptions(o, structSize: o.pointee.struct_size,
-                                       minimum: MemoryLayout<bc_peer_options>.offset(of: \bc_peer_options.tls)!,
-                                       init: { bc_peer_options_init($0) })
+            let opts = o.pointee
+            guard opts.struct_size >= UInt32(MemoryLayout<bc_peer_options>.size) else {
+                throw CacheError(.invalidArgument, "options struct_size is \(opts.struct_size), expected at least \(MemoryLayout<bc_peer_options>.size); fill the struct with bc_peer_options_init first")
+            }
             guard opts.timeout_ms >= 0, opts.breaker_backoff_ms >= 0 else {
                 throw CacheError(.invalidArgument, "timeout_ms and breaker_backoff_ms must be >= 0")
             }

@@ -4,6 +4,8 @@
 1. One blockcached node against redis-server, both driven by redis-benchmark
    (-t get,set -d 100 -r 100000) with -c 1 and -c 16, in the same run: the ratio
    node / redis-server for each.
+   Then the same node with TLS (--tls-cert, redis-benchmark --tls) against it
+   without: the cost of TLS, as a ratio.
 2. Three nodes with a client connected to one of them (2/3 of the keys are owned
    elsewhere): requests/s, and the share of GETs that node answered from its hot tier.
 3. Stampede: 1,000 concurrent GETs of one missing key spread over the 3 nodes;
@@ -73,10 +75,10 @@ def info(port, section="groups"):
     return fields
 
 
-def redis_benchmark(port, clients, requests):
+def redis_benchmark(port, clients, requests, extra=()):
     out = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-t", "get,set", "-d", "100", "-r", "100000",
-         "-n", str(requests), "-c", str(clients), "--csv", "-q"],
+         "-n", str(requests), "-c", str(clients), "--csv", "-q", *extra],
         check=True, capture_output=True, text=True).stdout
     rows = list(csv.reader(io.StringIO(out)))
     return {r[0]: float(r[1]) for r in rows[1:] if len(r) > 1}
@@ -123,6 +125,22 @@ def main():
             b = redis_benchmark(nport, c, args.requests)
             for op in ("SET", "GET"):
                 print(f"{c:>8} {op:>4} {r[op]:>12.0f}/s {b[op]:>12.0f}/s {b[op] / r[op]:>6.2f}x")
+
+        # 1b. The same node with TLS, against it without.
+        certs = os.path.join(ROOT, "build", "test-certs")
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "make-test-certs.sh"), certs], check=True,
+                       capture_output=True)
+        tport = free_port()
+        procs.append(start_node(args.binary, tport, [], [
+            "--group", "name=kv,max-bytes=256m", "--tls-cert", os.path.join(certs, "node.pem"),
+            "--tls-key", os.path.join(certs, "node-key.pem")]))
+        print(f"\n== one node with TLS vs without: redis-benchmark --tls, -n {args.requests}")
+        print(f"{'clients':>8} {'op':>4} {'plaintext':>14} {'TLS':>14} {'ratio':>7}")
+        for c in (1, 16):
+            plain = redis_benchmark(nport, c, args.requests)
+            tls = redis_benchmark(tport, c, args.requests, ["--tls", "--cacert", os.path.join(certs, "ca.pem")])
+            for op in ("SET", "GET"):
+                print(f"{c:>8} {op:>4} {plain[op]:>12.0f}/s {tls[op]:>12.0f}/s {tls[op] / plain[op]:>6.2f}x")
         stop_all(procs)
 
         # 2. Three nodes, client on one.

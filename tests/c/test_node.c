@@ -4,7 +4,10 @@
  * Checks: keys are loaded once, by their owner, whichever node is asked; set and
  * delete through one node are seen through the other; the peer client reads, writes
  * and deletes; a dead peer costs at most one timeout and gets fall back to a local
- * load; bad arguments give the documented codes.
+ * load; bad arguments give the documented codes. TLS: two nodes talk over TLS with
+ * client certificates between them; a TLS peer client works, plaintext and untrusted
+ * ones are refused; bad TLS options are errors. The certificates come from
+ * scripts/make-test-certs.sh, in the folder named by BLOCKCACHE_TEST_CERTS.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "blockcache.h"
@@ -72,6 +75,116 @@ static int value_is(int32_t rc, void **v, size_t *n, const char *want)
     bc_free(*v);
     *v = NULL;
     return ok;
+}
+
+static const char *cert(const char *dir, const char *name)
+{
+    static char paths[8][512];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 512, "%s/%s", dir, name);
+    return p;
+}
+
+static void tls_checks(void)
+{
+    const char *dir = getenv("BLOCKCACHE_TEST_CERTS");
+    struct loader_ctx cc = {0, "c"}, cd = {0, "d"};
+    bc_group *gc, *gd;
+    bc_node_options o;
+    bc_peer_options po;
+    bc_node *c = NULL, *d = NULL;
+    bc_peer *p = NULL;
+    void *v = NULL;
+    size_t n = 0;
+    char key[32];
+    int i;
+
+    CHECK(dir != NULL); /* make test-c sets it (scripts/make-test-certs.sh) */
+    if (dir == NULL)
+        return;
+    gc = make_group("users", &cc);
+    gd = make_group("users", &cd);
+
+    /* Bad TLS options are errors, not crashes. */
+    bc_node_options_init(&o);
+    CHECK(o.tls_verify_hostnames == 1 && o.tls_cert_file == NULL);
+    o.tls_cert_file = cert(dir, "node.pem");
+    CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL); /* no key */
+    o.tls_key_file = "/nonexistent/key.pem";
+    CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+    CHECK(strstr(bc_last_error_message(), "/nonexistent/key.pem") != NULL);
+    o.tls_key_file = cert(dir, "client-key.pem"); /* not the certificate's key */
+    CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+    o.tls_key_file = cert(dir, "node-key.pem");
+    o.tls_client_certs = 7;
+    CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+    bc_node_options_init(&o);
+    o.tls_ca_file = cert(dir, "ca.pem"); /* TLS options without a certificate */
+    CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+
+    /* Two TLS nodes; only holders of a certificate from ca.pem may act as peers. */
+    bc_node_options_init(&o);
+    o.event_loop_threads = 1;
+    o.peer_timeout_ms = 2000;
+    o.tls_cert_file = cert(dir, "node.pem");
+    o.tls_key_file = cert(dir, "node-key.pem");
+    o.tls_ca_file = cert(dir, "ca.pem");
+    o.tls_client_certs = BC_TLS_CLIENT_CERTS_PEERS;
+    CHECK(bc_node_start(&o, &gc, 1, &c) == BC_OK && c != NULL);
+    CHECK(bc_node_start(&o, &gd, 1, &d) == BC_OK && d != NULL);
+    bc_group_free(gc);
+    bc_group_free(gd);
+    if (c == NULL || d == NULL) {
+        bc_node_stop(c);
+        bc_node_stop(d);
+        return;
+    }
+    {
+        const char *members[] = {bc_node_address(c), bc_node_address(d)};
+        CHECK(bc_node_set_peers(c, members, 2) == BC_OK);
+        CHECK(bc_node_set_peers(d, members, 2) == BC_OK);
+    }
+    for (i = 0; i < 40; i++) {
+        char want[40];
+        snprintf(key, sizeof key, "t%d", i);
+        snprintf(want, sizeof want, "v:%s", key);
+        CHECK(value_is(bc_node_get(c, NULL, key, strlen(key), &v, &n), &v, &n, want));
+        CHECK(value_is(bc_node_get(d, NULL, key, strlen(key), &v, &n), &v, &n, want));
+    }
+    printf("TLS nodes: c loaded %ld keys, d %ld (40 keys asked of both)\n", cc.calls, cd.calls);
+    CHECK(cc.calls + cd.calls == 40 && cc.calls > 0 && cd.calls > 0);
+
+    /* A TLS peer client with the CA: works. */
+    bc_peer_options_init(&po);
+    CHECK(po.tls == 0 && po.tls_verify_hostnames == 1);
+    po.timeout_ms = 2000;
+    po.tls = 1;
+    po.tls_ca_file = cert(dir, "ca.pem");
+    CHECK(bc_peer_new(bc_node_address(c), &po, &p) == BC_OK);
+    CHECK(bc_peer_set(p, "users", "tk", 2, "tv", 2, BC_TTL_NEVER) == BC_OK);
+    CHECK(value_is(bc_node_get(d, NULL, "tk", 2, &v, &n), &v, &n, "tv"));
+    CHECK(value_is(bc_peer_get(p, "users", "tk", 2, &v, &n, NULL), &v, &n, "tv"));
+    bc_peer_free(p);
+    /* Trusting another CA, or plaintext: refused. */
+    po.tls_ca_file = cert(dir, "rogue-ca.pem");
+    CHECK(bc_peer_new(bc_node_address(c), &po, &p) == BC_OK);
+    CHECK(bc_peer_get(p, "users", "tk", 2, &v, &n, NULL) == BC_UNAVAILABLE);
+    bc_peer_free(p);
+    bc_peer_options_init(&po);
+    po.timeout_ms = 2000;
+    CHECK(bc_peer_new(bc_node_address(c), &po, &p) == BC_OK);
+    CHECK(bc_peer_get(p, "users", "tk", 2, &v, &n, NULL) == BC_UNAVAILABLE);
+    bc_peer_free(p);
+    /* TLS file options without tls = 1, and a certificate without its key: errors. */
+    po.tls_ca_file = cert(dir, "ca.pem");
+    CHECK(bc_peer_new(bc_node_address(c), &po, &p) == BC_INVALID_ARGUMENT && p == NULL);
+    po.tls = 1;
+    po.tls_cert_file = cert(dir, "client.pem");
+    CHECK(bc_peer_new(bc_node_address(c), &po, &p) == BC_INVALID_ARGUMENT && p == NULL);
+
+    bc_node_stop(c);
+    bc_node_stop(d);
 }
 
 int main(void)
@@ -235,6 +348,8 @@ int main(void)
     }
     bc_node_stop(a);
     bc_node_stop(NULL);
+
+    tls_checks();
 
     printf("%ld passed, %ld failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;

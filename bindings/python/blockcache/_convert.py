@@ -91,7 +91,7 @@ def init_options(init_fn, cls: Type[S]) -> S:
     """Runs a ``bc_*_options_init`` function and returns its defaults as ``cls``.
 
     The init functions take no size argument. The header's ABI rule says they
-    write exactly the 1.0 layout in every 1.x release (a release that appends
+    write exactly the layout of the release that introduced them (a release that appends
     fields adds new, sized init functions); they still write into an oversized
     scratch buffer, as a guard, and only the fields this binding knows are
     kept. struct_size is then set to this binding's size so the library reads

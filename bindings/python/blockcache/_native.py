@@ -52,6 +52,10 @@ BC_MAX_KEY_LEN = 65535
 BC_MAX_VALUE_LEN = 1073741824  # 1 GiB
 BC_TTL_NEVER = -1
 
+BC_TLS_CLIENT_CERTS_NONE = 0
+BC_TLS_CLIENT_CERTS_PEERS = 1
+BC_TLS_CLIENT_CERTS_ALL = 2
+
 LIBRARY_ENV = "BLOCKCACHE_LIBRARY"
 LIBRARY_NAME = "libblockcache.so"
 
@@ -191,6 +195,11 @@ class bc_node_options(Structure):
         ("max_value_bytes", c_uint64),
         ("event_loop_threads", c_uint32),
         ("loader_threads", c_uint32),
+        ("tls_cert_file", c_char_p),
+        ("tls_key_file", c_char_p),
+        ("tls_ca_file", c_char_p),
+        ("tls_client_certs", c_int32),
+        ("tls_verify_hostnames", c_int32),
     ]
 
 
@@ -201,6 +210,12 @@ class bc_peer_options(Structure):
         ("password", c_char_p),
         ("connections", c_uint32),
         ("breaker_backoff_ms", c_int64),
+        ("tls", c_int32),
+        ("tls_verify_hostnames", c_int32),
+        ("tls_ca_file", c_char_p),
+        ("tls_cert_file", c_char_p),
+        ("tls_key_file", c_char_p),
+        ("tls_server_name", c_char_p),
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ctypes import POINTER, byref, c_char, c_char_p, c_int64, c_size_t, c_void_p, string_at
 from typing import List, Optional, Sequence, Tuple
 
@@ -22,6 +24,19 @@ def _cstrings(items: Sequence[str], name: str) -> Tuple[object, int]:
     return arr, len(encoded)
 
 
+_CLIENT_CERTS = {
+    "none": N.BC_TLS_CLIENT_CERTS_NONE,
+    "peers": N.BC_TLS_CLIENT_CERTS_PEERS,
+    "all": N.BC_TLS_CLIENT_CERTS_ALL,
+}
+
+
+def _optional_path(path: Optional[object], name: str) -> Optional[bytes]:
+    if path is None:
+        return None
+    return as_cstring(os.fspath(path), name)  # type: ignore[arg-type]
+
+
 class Node(_Handle):
     """A member of a BlockCache cluster, serving ``groups`` over RESP (the Redis
     protocol) on ``host:port``.
@@ -31,6 +46,13 @@ class Node(_Handle):
     others ask the owner and keep hot copies, and load themselves when the owner
     cannot be reached. Members come from ``peers`` (see :meth:`set_peers`) and,
     with ``etcd`` endpoints, from etcd. Any Redis client can talk to the node.
+
+    TLS: with ``tls_cert`` and ``tls_key`` (PEM files) every connection to the node
+    is TLS, and nodes reach each other over TLS, presenting that certificate and
+    checking each other's against ``tls_ca`` (PEM roots; None = the system's).
+    ``tls_client_certs`` says who must present a client certificate: "none",
+    "peers" (the node-to-node commands are refused without one: mTLS between
+    nodes) or "all" (no handshake without one).
 
     The node keeps its own reference to each group (and to its Python loader),
     so the Group objects may be closed while the node runs. :meth:`stop` (or ``with``) stops it gracefully: it leaves etcd, lets
@@ -62,6 +84,11 @@ class Node(_Handle):
         max_value_bytes: int = 0,
         event_loop_threads: int = 0,
         loader_threads: int = 0,
+        tls_cert: Optional[str] = None,
+        tls_key: Optional[str] = None,
+        tls_ca: Optional[str] = None,
+        tls_client_certs: str = "none",
+        tls_verify_hostnames: bool = True,
     ) -> None:
         super().__init__()
         o = init_options(N.bc_node_options_init, N.bc_node_options)
@@ -82,6 +109,13 @@ class Node(_Handle):
         o.max_value_bytes = as_uint(max_value_bytes, "max_value_bytes", 64)
         o.event_loop_threads = as_uint(event_loop_threads, "event_loop_threads", 32)
         o.loader_threads = as_uint(loader_threads, "loader_threads", 32)
+        o.tls_cert_file = _optional_path(tls_cert, "tls_cert")
+        o.tls_key_file = _optional_path(tls_key, "tls_key")
+        o.tls_ca_file = _optional_path(tls_ca, "tls_ca")
+        if tls_client_certs not in _CLIENT_CERTS:
+            raise ValueError(f"tls_client_certs must be one of {', '.join(_CLIENT_CERTS)}, not {tls_client_certs!r}")
+        o.tls_client_certs = _CLIENT_CERTS[tls_client_certs]
+        o.tls_verify_hostnames = 1 if tls_verify_hostnames else 0
         groups = list(groups)
         for g in groups:
             if not isinstance(g, Group):
@@ -167,6 +201,11 @@ class Peer(_Handle):
     call (``timeout_ms``) and a circuit breaker (after a failure, calls raise
     UnavailableError at once for ``breaker_backoff_ms``, then one probe decides).
 
+    TLS: ``tls=True`` connects with TLS, checking the node's certificate against
+    ``tls_ca`` (PEM roots; None = the system's) and against ``tls_server_name`` (None
+    = the address's host) unless ``tls_verify_hostnames`` is False; ``tls_cert`` and
+    ``tls_key`` are a client certificate for a node that asks for one.
+
     Thread-safe; close() (or ``with``) closes the connections.
     """
 
@@ -176,13 +215,21 @@ class Peer(_Handle):
     _free = staticmethod(N.bc_peer_free)
 
     def __init__(self, address: str, *, timeout_ms: int = 0, password: Optional[str] = None,
-                 connections: int = 0, breaker_backoff_ms: int = 0) -> None:
+                 connections: int = 0, breaker_backoff_ms: int = 0, tls: bool = False,
+                 tls_ca: Optional[str] = None, tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
+                 tls_server_name: Optional[str] = None, tls_verify_hostnames: bool = True) -> None:
         super().__init__()
         o = init_options(N.bc_peer_options_init, N.bc_peer_options)
         o.timeout_ms = as_uint(timeout_ms, "timeout_ms", 63)
         o.password = as_cstring(password, "password") if password is not None else None
         o.connections = as_uint(connections, "connections", 32)
         o.breaker_backoff_ms = as_uint(breaker_backoff_ms, "breaker_backoff_ms", 63)
+        o.tls = 1 if tls else 0
+        o.tls_verify_hostnames = 1 if tls_verify_hostnames else 0
+        o.tls_ca_file = _optional_path(tls_ca, "tls_ca")
+        o.tls_cert_file = _optional_path(tls_cert, "tls_cert")
+        o.tls_key_file = _optional_path(tls_key, "tls_key")
+        o.tls_server_name = as_cstring(tls_server_name, "tls_server_name") if tls_server_name is not None else None
         out = N.bc_peer_p()
         _check(N.bc_peer_new(as_cstring(address, "address"), byref(o), byref(out)))
         self._h = out.value

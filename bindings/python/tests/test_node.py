@@ -1,5 +1,8 @@
 """Node and Peer: two in-process nodes on loopback with Python loaders."""
 
+import ctypes
+import os
+import subprocess
 import threading
 import time
 
@@ -7,6 +10,7 @@ import pytest
 
 import blockcache
 from blockcache import Group, Node, NotFoundError, Peer, UnavailableError
+from blockcache import _native as N
 
 
 class Counting:
@@ -124,4 +128,82 @@ def test_redis_client_against_a_node():
         assert r.set("y", "1", ex=10)
         assert r.get("y") == b"1"
         assert r.delete("y") == 1
+    g.close()
+
+
+# ---- TLS ----------------------------------------------------------------------
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """Throw-away certificates: $BLOCKCACHE_TEST_CERTS (make test sets it), else made here."""
+    d = os.environ.get("BLOCKCACHE_TEST_CERTS") or str(tmp_path_factory.mktemp("certs"))
+    subprocess.run(["bash", os.path.join(REPO, "scripts", "make-test-certs.sh"), d], check=True, capture_output=True)
+    return lambda name: os.path.join(d, name)
+
+
+def test_options_structs_match_the_library():
+    # The library's init writes its struct_size: the ctypes layout must be that big.
+    for init, cls in ((N.bc_node_options_init, N.bc_node_options), (N.bc_peer_options_init, N.bc_peer_options)):
+        scratch = (ctypes.c_uint64 * 64)()
+        init(ctypes.cast(scratch, ctypes.POINTER(cls)))
+        assert ctypes.c_uint32.from_buffer(scratch).value == ctypes.sizeof(cls)
+
+
+def test_tls_nodes_and_peers(certs):
+    la, lb = Counting(), Counting()
+    ga, gb = Group("users", la), Group("users", lb)
+    tls = dict(tls_cert=certs("node.pem"), tls_key=certs("node-key.pem"), tls_ca=certs("ca.pem"),
+               tls_client_certs="peers")
+    with Node([ga], peer_timeout_ms=2000, **tls) as a, Node([gb], peer_timeout_ms=2000, **tls) as b:
+        a.set_peers([a.address, b.address])
+        b.set_peers([a.address, b.address])
+        for i in range(40):
+            assert a.get(f"t{i}") == f"v:t{i}".encode()
+            assert b.get(f"t{i}") == f"v:t{i}".encode()
+        assert la.calls + lb.calls == 40 and la.calls > 0 and lb.calls > 0
+
+        with Peer(a.address, timeout_ms=2000, tls=True, tls_ca=certs("ca.pem")) as p:
+            p.set("users", "tk", b"tv")
+            assert p.get("users", "tk") == b"tv"
+            assert b.get("tk") == b"tv"
+        # localhost is in the certificate too.
+        with Peer("localhost:" + a.address.rsplit(":", 1)[1], timeout_ms=2000, tls=True,
+                  tls_ca=certs("ca.pem")) as p:
+            assert p.get("users", "tk") == b"tv"
+        # Plaintext; a node certificate we do not trust; a client certificate the node
+        # does not trust (presented certificates are checked even in "peers" mode).
+        for bad in (dict(), dict(tls=True, tls_ca=certs("rogue-ca.pem")),
+                    dict(tls=True, tls_ca=certs("ca.pem"), tls_cert=certs("rogue.pem"), tls_key=certs("rogue-key.pem"))):
+            with Peer(a.address, timeout_ms=2000, **bad) as p:
+                with pytest.raises(UnavailableError):
+                    p.get("users", "tk")
+
+        redis = pytest.importorskip("redis")
+        host, port = a.address.rsplit(":", 1)
+        r = redis.Redis(host=host, port=int(port), ssl=True, ssl_ca_certs=certs("ca.pem"))
+        assert r.get("tk") == b"tv"
+        assert r.set("tk2", "x") and r.get("tk2") == b"x"
+        # Without a client certificate a client may not act as a node.
+        with pytest.raises(redis.exceptions.NoPermissionError, match="client certificate"):
+            r.execute_command("BC.DROP", "users", "tk")
+        r.close()
+    ga.close()
+    gb.close()
+
+
+def test_tls_bad_options(certs):
+    g = Group("g", lambda k: b"v")
+    with pytest.raises(blockcache.InvalidArgumentError, match="nonexistent"):
+        Node([g], tls_cert="/nonexistent.pem", tls_key=certs("node-key.pem"))
+    with pytest.raises(blockcache.InvalidArgumentError):
+        Node([g], tls_cert=certs("node.pem"))
+    with pytest.raises(blockcache.InvalidArgumentError):
+        Node([g], tls_cert=certs("node.pem"), tls_key=certs("client-key.pem"))
+    with pytest.raises(ValueError):
+        Node([g], tls_cert=certs("node.pem"), tls_key=certs("node-key.pem"), tls_client_certs="some")
+    with pytest.raises(blockcache.InvalidArgumentError):
+        Peer("127.0.0.1:1", tls_ca=certs("ca.pem"))  # TLS files without tls=True
     g.close()
