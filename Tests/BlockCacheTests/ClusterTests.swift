@@ -131,25 +131,32 @@ import Glibc
 
 // MARK: - Two nodes in this process
 
-@Suite(.serialized) struct TwoNodes {
-    final class Loads: Sendable {
-        let count = Atomic<Int>(0)
-    }
+/// Counts a test node's loader calls.
+final class Loads: Sendable {
+    let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+}
 
-    func makeNode(_ loads: Loads, peers: [String] = [], timeout: Int64 = 300) throws -> Node {
-        let group = try Group(name: "g", configuration: StoreConfiguration(maxBytes: 1 << 20)) { key in
-            loads.count.add(1, ordering: .relaxed)
-            return key.first == UInt8(ascii: "n") ? nil : LoadedValue(Array("v:".utf8) + key, ttl: .milliseconds(60_000))
-        }
-        var c = NodeConfiguration()
-        c.peers = peers
-        c.eventLoopThreads = 1
-        c.loaderThreads = 2
-        c.peerTimeoutMilliseconds = timeout
-        let node = try Node(configuration: c, groups: [group])
-        try node.start()
-        return node
+/// A started node with one group "g" (1 MiB) whose loader counts its calls and loads
+/// "v:<key>" with a 60 s TTL, or nothing for keys that start with "n".
+func startTestNode(_ loads: Loads, peers: [String] = [], timeout: Int64 = 300, tls: TLSSettings? = nil) throws -> Node {
+    let group = try Group(name: "g", configuration: StoreConfiguration(maxBytes: 1 << 20)) { key in
+        loads.count.add(1, ordering: .relaxed)
+        return key.first == UInt8(ascii: "n") ? nil : LoadedValue(Array("v:".utf8) + key, ttl: .milliseconds(60_000))
     }
+    var c = NodeConfiguration()
+    c.peers = peers
+    c.eventLoopThreads = 1
+    c.loaderThreads = 2
+    c.peerTimeoutMilliseconds = timeout
+    c.tls = tls
+    let node = try Node(configuration: c, groups: [group])
+    try node.start()
+    return node
+}
+
+@Suite(.serialized) struct TwoNodes {
+    func makeNode(_ loads: Loads) throws -> Node { try startTestNode(loads) }
 
     @Test func ownersLoadOnceAndWritesReachEveryNode() throws {
         let la = Loads(), lb = Loads()

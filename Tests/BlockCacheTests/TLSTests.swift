@@ -31,24 +31,8 @@ enum TestCertificates {
 }
 
 @Suite(.serialized) struct TLSNodes {
-    final class Loads: Sendable {
-        let count = Atomic<Int>(0)
-        var value: Int { count.load(ordering: .relaxed) }
-    }
-
     func makeNode(_ loads: Loads, tls: TLSSettings?) throws -> Node {
-        let group = try Group(name: "g", configuration: StoreConfiguration(maxBytes: 1 << 20)) { key in
-            loads.count.add(1, ordering: .relaxed)
-            return LoadedValue(Array("v:".utf8) + key)
-        }
-        var c = NodeConfiguration()
-        c.eventLoopThreads = 1
-        c.loaderThreads = 2
-        c.peerTimeoutMilliseconds = 2_000
-        c.tls = tls
-        let node = try Node(configuration: c, groups: [group])
-        try node.start()
-        return node
+        try startTestNode(loads, timeout: 2_000, tls: tls)
     }
 
     func client(_ node: Node, _ tls: TLSClientSettings?) throws -> PeerClient {
