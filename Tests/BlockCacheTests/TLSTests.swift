@@ -127,7 +127,8 @@ enum TestCertificates {
     }
 
     @Test func clientCertificatesForAllRefuseConnectionsWithoutOne() throws {
-        let a = try makeNode(Loads(), tls: TestCertificates.node(.all))
+        let la = Loads()
+        let a = try makeNode(la, tls: TestCertificates.node(.all))
         defer { a.stop() }
         let ca = TestCertificates.path("ca.pem")
         let anonymous = try client(a, TLSClientSettings(caPath: ca))
@@ -141,6 +142,19 @@ enum TestCertificates {
                                                     privateKeyPath: TestCertificates.path("client-key.pem")))
         defer { known.close() }
         #expect(try known.call(command("PING")).wait() == .simpleString("PONG"))
+
+        // Nodes present their own certificate to each other, so they still talk.
+        let lb = Loads()
+        let b = try makeNode(lb, tls: TestCertificates.node(.all))
+        defer { b.stop() }
+        try a.setPeers([b.address])
+        try b.setPeers([a.address])
+        for i in 0..<30 {
+            #expect(try a.get(group: "g", key: Array("m\(i)".utf8))?.bytes == Array("v:m\(i)".utf8))
+            #expect(try b.get(group: "g", key: Array("m\(i)".utf8))?.bytes == Array("v:m\(i)".utf8))
+        }
+        #expect(la.value + lb.value == 30 && la.value > 0 && lb.value > 0)
+        #expect(try #require(a.view.peers[b.address]).failureCount == 0)
     }
 
     @Test func badTLSFilesAreClearErrors() throws {
