@@ -7,12 +7,13 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// Throw-away certificates from scripts/make-test-certs.sh, made once per test run.
+/// Throw-away certificates from scripts/make-test-certs.sh, in .build/test-certs.
 enum TestCertificates {
     static let directory: String = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let dir = NSTemporaryDirectory() + "blockcache-certs-\(getpid())"
+        // Under .build (git-ignored); the script makes them once and then reuses them.
+        let dir = root.appendingPathComponent(".build/test-certs").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [root.appendingPathComponent("scripts/make-test-certs.sh").path, dir]
