@@ -20,10 +20,13 @@
  *              allocation), for reference.
  *
  * Usage: bench_hitpath [--seconds S] [--reps R] [--keys N] [--samples N]
- *                      [--policy NAME] [--max-entries N]
+ *                      [--policy NAME] [--max-entries N] [--compare-lru]
  *   --policy and --max-entries configure the BlockCache store (default: default
  *   policy, no limits; a policy's bookkeeping such as W-TinyLFU's sketch runs only
  *   in a bounded store, so compare policies with --max-entries = --keys).
+ *   --compare-lru also builds the same store with policy "lru" and measures it in
+ *   every round: the policy's throughput as a ratio to LRU's (issue 3's target,
+ *   >= 0.9x), the median of the per-round ratios.
  *   defaults: 2 s per measurement, 3 rounds, 1000000 keys, 8388608 samples
  *   (about 40 s in all).
  */
@@ -547,6 +550,9 @@ int main(int argc, char **argv)
     static const double targets[] = {1.0, 1.5};
     enum { NT = 2, MAX_REPS = 15 };
     double bl_ops[NT][MAX_REPS], bc_ops[NT][MAX_REPS], into_ops[NT][MAX_REPS];
+    double lru_ops[NT][MAX_REPS], vs_lru[NT][MAX_REPS];
+    int compare_lru = 0;
+    bc_store *lru = NULL;
     int reps = 3, rep;
     uint32_t *samples, *perm;
     struct zipf z;
@@ -574,8 +580,10 @@ int main(int argc, char **argv)
             policy = argv[++a];
         else if (strcmp(argv[a], "--max-entries") == 0 && a + 1 < argc)
             max_entries = strtoull(argv[++a], NULL, 10);
+        else if (strcmp(argv[a], "--compare-lru") == 0)
+            compare_lru = 1;
         else {
-            fprintf(stderr, "usage: %s [--seconds S] [--reps R] [--keys N] [--samples N] [--policy NAME] [--max-entries N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--seconds S] [--reps R] [--keys N] [--samples N] [--policy NAME] [--max-entries N] [--compare-lru]\n", argv[0]);
             return 2;
         }
     }
@@ -638,6 +646,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "bc_store_new: %s (%s)\n", bc_strerror(rc), bc_last_error_message());
         return 1;
     }
+    if (compare_lru) {
+        /* The same store with policy "lru", measured in the same rounds: the policy's
+           hit-path cost as a ratio to LRU's (issue 3: within 10%). */
+        o.policy = "lru";
+        rc = bc_store_new(&o, &lru);
+        if (rc != BC_OK || preload_bc(lru, keys) != 0) {
+            fprintf(stderr, "bc_store_new (lru): %s (%s)\n", bc_strerror(rc), bc_last_error_message());
+            return 1;
+        }
+    }
     {
         bc_store_stats st;
         bc_store_get_stats(s, &st, sizeof st);
@@ -650,12 +668,19 @@ int main(int argc, char **argv)
             bl_ops[t][rep] = measure(IMPL_BASELINE, &bl, NULL, samples, nsamples, thread_counts[t], seconds);
             bc_ops[t][rep] = measure(IMPL_BC_GET, NULL, s, samples, nsamples, thread_counts[t], seconds);
             into_ops[t][rep] = measure(IMPL_BC_GET_INTO, NULL, s, samples, nsamples, thread_counts[t], seconds);
-            printf("  round %d, %d thread(s): baseline %10.0f  blockcache %10.0f  get_into %10.0f ops/s\n",
+            printf("  round %d, %d thread(s): baseline %10.0f  blockcache %10.0f  get_into %10.0f ops/s",
                    rep + 1, thread_counts[t], bl_ops[t][rep], bc_ops[t][rep], into_ops[t][rep]);
+            if (lru != NULL) {
+                lru_ops[t][rep] = measure(IMPL_BC_GET, NULL, lru, samples, nsamples, thread_counts[t], seconds);
+                vs_lru[t][rep] = bc_ops[t][rep] / lru_ops[t][rep];
+                printf("  lru %10.0f ops/s (policy/lru %.2f)", lru_ops[t][rep], vs_lru[t][rep]);
+            }
+            printf("\n");
             fflush(stdout);
         }
     }
     bc_store_free(s);
+    bc_store_free(lru);
     bl_destroy(&bl);
     free(samples);
 
@@ -667,6 +692,15 @@ int main(int argc, char **argv)
         double ratio = c / b;
         printf("%-8d %14.0f %16.0f %7.2fx  >=%.1fx %-6s %14.0f %7.2fx\n", thread_counts[t], b, c,
                ratio, targets[t], ratio >= targets[t] ? "met" : "MISSED", g, g / b);
+    }
+    if (compare_lru) {
+        printf("\n%s against lru, same rounds (median of the per-round ratios):\n", policy ? policy : "default");
+        printf("%-8s %16s %14s %8s %12s\n", "threads", "policy ops/s", "lru ops/s", "ratio", "target");
+        for (t = 0; t < NT; t++) {
+            double r = median(vs_lru[t], reps);
+            printf("%-8d %16.0f %14.0f %7.2fx  >=0.9x %-6s\n", thread_counts[t], median(bc_ops[t], reps),
+                   median(lru_ops[t], reps), r, r >= 0.9 ? "met" : "MISSED");
+        }
     }
     return 0;
 }
