@@ -343,7 +343,8 @@ typedef struct bc_node_options {
     const char *default_group;       /* Group of plain GET/SET/DEL; NULL = the first group. */
     const char *const *peers;        /* Static members "host:port" (may include this node). */
     size_t peer_count;
-    const char *const *etcd_endpoints; /* "http://host:port"; none = no etcd. */
+    const char *const *etcd_endpoints; /* "http://host:port" or "https://host:port" (TLS);
+                                        none = no etcd. */
     size_t etcd_endpoint_count;
     const char *etcd_prefix;         /* Registration key prefix; NULL = "/blockcache/nodes/". */
     int32_t etcd_lease_ttl_s;        /* Lease TTL in seconds; 0 = 5. */
@@ -364,6 +365,11 @@ typedef struct bc_node_options {
     int32_t tls_client_certs;        /* BC_TLS_CLIENT_CERTS_*: who must present a certificate. */
     int32_t tls_verify_hostnames;    /* Non-zero (the default): a peer's certificate must name
                                         the host dialled (DNS name, or IP address SAN). */
+    /* TLS to https:// etcd endpoints (only with one). */
+    const char *etcd_tls_ca_file;    /* PEM roots of etcd's certificate; NULL = the system's. */
+    const char *etcd_tls_cert_file;  /* PEM client certificate for an etcd with
+                                        --client-cert-auth; NULL = none. */
+    const char *etcd_tls_key_file;   /* Its PEM private key (required with it). */
 } bc_node_options;
 
 /* bc_node_options.tls_client_certs */
@@ -383,8 +389,9 @@ BC_API void bc_node_options_init(bc_node_options *o);
    Errors: BC_MISUSE (o, groups or out NULL, or a NULL group), BC_INVALID_ARGUMENT
    (struct_size too small, no groups, duplicate names, unknown default group, a
    peer that is not host:port, TLS files that cannot be read or a key that does not
-   match its certificate, TLS fields without tls_cert_file and tls_key_file, or the
-   address cannot be bound: the message says why). */
+   match its certificate, TLS fields without tls_cert_file and tls_key_file, etcd TLS
+   fields without an https:// endpoint, or the address cannot be bound: the message
+   says why). */
 BC_API int32_t bc_node_start(const bc_node_options *o, bc_group *const *groups,
                              size_t group_count, bc_node **out);
 

@@ -1,4 +1,4 @@
-// A small etcd v3 client over etcd's JSON gRPC-gateway (HTTP/1.1), on SwiftNIO.
+// A small etcd v3 client over etcd's JSON gRPC-gateway (HTTP/1.1, or HTTPS), on SwiftNIO.
 //
 // Only what cluster membership needs: leases (grant, keep-alive, revoke), put, a prefix
 // range, and a prefix watch. Every unary call opens one short-lived connection (etcd is
@@ -11,10 +11,12 @@
 // Streaming endpoints (/v3/lease/keepalive, /v3/watch) wrap each message as
 // {"result":{...}} or {"error":{...}}.
 
+public import BlockCache
 import FoundationEssentials
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 // MARK: - Errors
@@ -23,7 +25,8 @@ import Synchronization
 public struct EtcdError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, coarsely.
     public enum Kind: Sendable, Equatable {
-        /// The endpoint string could not be parsed (only `http://host:port` is supported).
+        /// The endpoint string could not be parsed (`http://host:port` or `https://host:port`),
+        /// or it is `https://` and the client has no TLS context.
         case invalidEndpoint
         /// No endpoint accepted a connection.
         case connectFailed
@@ -73,7 +76,7 @@ public struct EtcdError: Error, CustomStringConvertible, Sendable {
 
 // MARK: - Client
 
-/// An etcd v3 client speaking the JSON gateway over HTTP/1.1.
+/// An etcd v3 client speaking the JSON gateway over HTTP/1.1 (TLS for `https://` endpoints).
 ///
 /// Thread-safe; every method may be called from any thread. Futures complete on a loop of
 /// the client's event loop group. Each call has a deadline of `requestTimeout`, covering
@@ -83,23 +86,36 @@ public final class EtcdClient: Sendable {
     private let endpointsText: String
     private let group: any EventLoopGroup
     private let requestTimeout: TimeAmount
+    /// TLS for `https://` endpoints.
+    private let sslContext: NIOSSLContext?
+    private let tlsSettings: TLSClientSettings?
     /// Index of the endpoint that last accepted a connection; the next call starts there.
     private let preferred = Atomic<Int>(0)
 
     /// Creates a client.
     ///
     /// - Parameters:
-    ///   - endpoints: etcd client URLs such as `"http://127.0.0.1:2379"` (plain HTTP only).
-    ///     A call tries them in turn, starting with the last one that worked, and moves on
-    ///     when one cannot be connected to.
+    ///   - endpoints: etcd client URLs such as `"http://127.0.0.1:2379"` or
+    ///     `"https://etcd1:2379"`. A call tries them in turn, starting with the last one
+    ///     that worked, and moves on when one cannot be connected to.
     ///   - eventLoopGroup: where connections and timers run (a `MultiThreadedEventLoopGroup`).
     ///   - requestTimeout: the deadline of each unary call; also bounds how long a watch may
     ///     take to be established.
-    public init(endpoints: [String], eventLoopGroup: any EventLoopGroup, requestTimeout: TimeAmount = .seconds(2)) {
-        self.endpoints = endpoints.map(Endpoint.init(parsing:))
+    ///   - tls: for `https://` endpoints: the roots etcd's certificate must chain to and a
+    ///     client certificate for an etcd that asks for one (`--client-cert-auth`).
+    ///     nil = the system's roots and no client certificate.
+    /// - Throws: `.invalidArgument` when TLS files cannot be read (only with an
+    ///   `https://` endpoint).
+    public init(endpoints: [String], eventLoopGroup: any EventLoopGroup, requestTimeout: TimeAmount = .seconds(2),
+                tls: TLSClientSettings? = nil) throws(CacheError) {
+        let parsed = endpoints.map(Endpoint.init(parsing:))
+        self.endpoints = parsed
         self.endpointsText = endpoints.isEmpty ? "(no endpoints)" : endpoints.joined(separator: ", ")
         self.group = eventLoopGroup
         self.requestTimeout = requestTimeout
+        let settings = tls ?? TLSClientSettings()
+        self.tlsSettings = settings
+        self.sslContext = parsed.contains { $0?.secure == true } ? try settings.makeContext() : nil
     }
 
     /// Grants a lease of `ttlSeconds` and returns its ID.
@@ -276,8 +292,10 @@ public final class EtcdClient: Sendable {
             }
             let index = (start + tried) % count
             guard let endpoint = self.endpoints[index] else {
-                return attempt(tried + 1, failures + ["endpoint #\(index + 1) is not http://host:port"])
+                return attempt(tried + 1, failures + ["endpoint #\(index + 1) is not http(s)://host:port"])
             }
+            let tls = endpoint.secure ? self.sslContext : nil
+            let sni = self.tlsSettings?.sniName(forHost: endpoint.host)
             guard let bootstrap = ClientBootstrap(validatingGroup: loop) else {
                 return loop.makeFailedFuture(EtcdError(.connectFailed, endpoint: endpoint.text, path: path, detail: "event loop group is not a NIOPosix one"))
             }
@@ -286,6 +304,9 @@ public final class EtcdClient: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sni))
+                        }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(ResponseHandler(sink: sink))
                     }
@@ -637,21 +658,27 @@ final class UnaryCollector: HTTPResponseSink, @unchecked Sendable {
     }
 }
 
-/// An `http://host:port` endpoint.
+/// An `http://host:port` or `https://host:port` endpoint.
 struct Endpoint: Sendable {
     /// `host:port`, as sent in the Host header.
     var authority: String
     var host: String
     var port: Int
+    /// `https://`: TLS.
+    var secure = false
 
-    /// `http://host:port`, for messages.
-    var text: String { "http://" + authority }
+    /// `http(s)://host:port`, for messages.
+    var text: String { (secure ? "https://" : "http://") + authority }
 
-    /// Parses `http://host:port`, `http://[v6]:port` or `host:port` (default port 2379).
+    /// Parses `http://host:port`, `https://host:port`, `http://[v6]:port` or `host:port`
+    /// (plain HTTP; default port 2379).
     init?(parsing text: String) {
         var rest = Substring(text)
         if rest.hasPrefix("http://") {
             rest = rest.dropFirst(7)
+        } else if rest.hasPrefix("https://") {
+            rest = rest.dropFirst(8)
+            secure = true
         } else if rest.contains("://") {
             return nil
         }

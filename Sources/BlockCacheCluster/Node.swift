@@ -32,6 +32,8 @@ public final class Node: @unchecked Sendable {
     /// used to reach peers.
     let serverSSLContext: NIOSSLContext?
     let peerSSLContext: NIOSSLContext?
+    /// The etcd client, made in init (so that bad etcd TLS files fail there); nil without etcd.
+    let etcd: EtcdClient?
 
     private let state = NIOLockedValueBox(State())
     private struct State {
@@ -85,7 +87,19 @@ public final class Node: @unchecked Sendable {
         defaultGroup = d
         self.log = log
         let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
-        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        if configuration.etcdEndpoints.isEmpty {
+            etcd = nil
+        } else {
+            do {
+                etcd = try EtcdClient(endpoints: configuration.etcdEndpoints, eventLoopGroup: loops,
+                                      requestTimeout: .seconds(2), tls: configuration.etcdTLS)
+            } catch {
+                try? loops.syncShutdownGracefully()
+                throw CacheError(.invalidArgument, "etcd: \(error.message)")
+            }
+        }
+        eventLoopGroup = loops
         loaderPool = NIOThreadPool(numberOfThreads: max(1, configuration.loaderThreads))
         state.withLockedValue { $0.staticPeers = configuration.peers }
     }
@@ -137,9 +151,7 @@ public final class Node: @unchecked Sendable {
             $0.address = address
         }
         rebuildRing()
-        if !configuration.etcdEndpoints.isEmpty {
-            let client = EtcdClient(endpoints: configuration.etcdEndpoints, eventLoopGroup: eventLoopGroup,
-                                    requestTimeout: .seconds(2))
+        if let client = etcd {
             let membership = EtcdMembership(
                 client: client, prefix: configuration.etcdPrefix, selfAddress: address,
                 leaseTTLSeconds: configuration.etcdLeaseTTLSeconds, eventLoop: eventLoopGroup.next(),

@@ -17,8 +17,13 @@ public struct NodeConfiguration: Sendable {
     /// Other nodes, as `host:port` (this node's own address may be listed too).
     public var peers: [String] = []
 
-    /// etcd endpoints (`http://host:port`); empty = no etcd, static peers only.
+    /// etcd endpoints (`http://host:port`, or `https://host:port` for TLS); empty = no
+    /// etcd, static peers only.
     public var etcdEndpoints: [String] = []
+    /// TLS to `https://` etcd endpoints: the roots etcd's certificate must chain to and
+    /// a client certificate for an etcd with `--client-cert-auth`. nil = the system's
+    /// roots, no client certificate.
+    public var etcdTLS: TLSClientSettings?
     /// Where nodes register: one key per node, `prefix + address`.
     public var etcdPrefix: String = "/blockcache/nodes/"
     /// Lease TTL of the registration: how long a dead node stays on the others' rings.

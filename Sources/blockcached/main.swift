@@ -33,9 +33,15 @@ let usage = """
 
     Membership
       --peers A,B,...           static members, host:port (this node may be listed)
-      --etcd URL,...            etcd endpoints (http://host:port): register and watch
+      --etcd URL,...            etcd endpoints (http://host:port, or https:// for TLS):
+                                register and watch
       --etcd-prefix P           key prefix (default /blockcache/nodes/)
       --etcd-lease-ttl S        lease TTL in seconds (default 5)
+      --etcd-ca FILE            PEM roots of etcd's certificate (https; default: the
+                                system's roots)
+      --etcd-cert FILE          PEM client certificate for an etcd with
+                                --client-cert-auth (needs --etcd-key)
+      --etcd-key FILE           its PEM private key
 
     Security
       --password PW             clients must AUTH; nodes send it to each other
@@ -141,6 +147,7 @@ var quiet = false
 var tlsCert: String?, tlsKey: String?, tlsCA: String?
 var tlsClientCerts: TLSSettings.ClientCertificates?
 var tlsVerifyHostnames = true
+var etcdCA: String?, etcdCert: String?, etcdKey: String?
 
 var args = CommandLine.arguments.dropFirst()
 func value(_ flag: String) -> String {
@@ -159,6 +166,9 @@ while let flag = args.popFirst() {
     case "--etcd": configuration.etcdEndpoints = value(flag).split(separator: ",").map(String.init)
     case "--etcd-prefix": configuration.etcdPrefix = value(flag)
     case "--etcd-lease-ttl": configuration.etcdLeaseTTLSeconds = Int(parseInt(value(flag), flag, min: 1))
+    case "--etcd-ca": etcdCA = value(flag)
+    case "--etcd-cert": etcdCert = value(flag)
+    case "--etcd-key": etcdKey = value(flag)
     case "--password": configuration.password = value(flag)
     case "--max-frame-bytes":
         let n = Int(parseSize(value(flag), flag))
@@ -197,6 +207,13 @@ case (nil, nil):
     }
 default:
     fail("--tls-cert and --tls-key go together")
+}
+if (etcdCert == nil) != (etcdKey == nil) { fail("--etcd-cert and --etcd-key go together") }
+if etcdCA != nil || etcdCert != nil {
+    guard configuration.etcdEndpoints.contains(where: { $0.hasPrefix("https://") }) else {
+        fail("--etcd-ca, --etcd-cert and --etcd-key need an https:// --etcd endpoint")
+    }
+    configuration.etcdTLS = TLSClientSettings(caPath: etcdCA, certificatePath: etcdCert, privateKeyPath: etcdKey)
 }
 
 // MARK: - Start

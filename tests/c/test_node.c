@@ -122,6 +122,21 @@ static void tls_checks(void)
     bc_node_options_init(&o);
     o.tls_ca_file = cert(dir, "ca.pem"); /* TLS options without a certificate */
     CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+    {
+        const char *plain[] = {"http://127.0.0.1:1"}, *secure[] = {"https://127.0.0.1:1"};
+        bc_node_options_init(&o);
+        o.etcd_endpoints = plain; /* etcd TLS files without an https:// endpoint */
+        o.etcd_endpoint_count = 1;
+        o.etcd_tls_ca_file = cert(dir, "ca.pem");
+        CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+        o.etcd_endpoints = secure;
+        o.etcd_tls_ca_file = "/nonexistent/etcd-ca.pem";
+        CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+        CHECK(strstr(bc_last_error_message(), "/nonexistent/etcd-ca.pem") != NULL);
+        o.etcd_tls_ca_file = cert(dir, "ca.pem");
+        o.etcd_tls_cert_file = cert(dir, "client.pem"); /* without its key */
+        CHECK(bc_node_start(&o, &gc, 1, &c) == BC_INVALID_ARGUMENT && c == NULL);
+    }
 
     /* Two TLS nodes; only holders of a certificate from ca.pem may act as peers. */
     bc_node_options_init(&o);

@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -179,19 +180,22 @@ class Proc:
 
 
 class Etcd:
-    """A single-member etcd on free ports with its own data directory."""
+    """A single-member etcd on free ports with its own data directory. With ``tls``
+    (a dict of PEM paths: cert, key, ca, and client_cert/client_key for its own health
+    checks) it serves https and requires client certificates (--client-cert-auth)."""
 
-    def __init__(self, launcher: "Launcher", data_dir: Path, name: str = "etcd"):
+    def __init__(self, launcher: "Launcher", data_dir: Path, name: str = "etcd", tls: dict | None = None):
         self.launcher = launcher
         self.data_dir = data_dir
         self.name = name
+        self.tls = tls
         self.client_port = free_port()
         self.peer_port = free_port()
         self.proc: Proc | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.client_port}"
 
     def start(self, timeout: float = 20):
         peer = f"http://127.0.0.1:{self.peer_port}"
@@ -201,14 +205,21 @@ class Etcd:
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"{self.name}={peer}",
         ]
+        if self.tls:
+            argv += ["--cert-file", self.tls["cert"], "--key-file", self.tls["key"],
+                     "--trusted-ca-file", self.tls["ca"], "--client-cert-auth"]
         self.proc = self.launcher.spawn(self.name, argv)
         wait_until(self.healthy, timeout, f"{self.name} to be healthy")
 
     def healthy(self) -> bool:
         if self.proc is None or not self.proc.alive():
             raise AssertionError(f"{self.name} is not running:\n{self.proc.tail(40) if self.proc else ''}")
+        context = None
+        if self.tls:
+            context = ssl.create_default_context(cafile=self.tls["ca"])
+            context.load_cert_chain(self.tls["client_cert"], self.tls["client_key"])
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+            with urllib.request.urlopen(self.url + "/health", timeout=1, context=context) as r:
                 return json.loads(r.read()).get("health") == "true"
         except (urllib.error.URLError, OSError, ValueError):
             return False
@@ -295,9 +306,9 @@ class Launcher:
         self.procs.append(p)
         return p
 
-    def etcd(self, name: str = "etcd") -> Etcd:
+    def etcd(self, name: str = "etcd", tls: dict | None = None) -> Etcd:
         d = self.base_dir / f"{name}-data"
-        e = Etcd(self, d, name=name)
+        e = Etcd(self, d, name=name, tls=tls)
         e.start()
         return e
 

@@ -1,7 +1,7 @@
 """TLS: three blockcached processes with TLS on every connection, client
 certificates required of peers (mTLS between nodes), membership through a real
 etcd; redis-py and redis-cli over TLS; plaintext and untrusted clients refused;
-bad TLS flags refused at start.
+etcd itself over TLS with client certificates; bad TLS flags refused at start.
 
 Certificates: $BLOCKCACHE_TEST_CERTS (``make test`` sets it) or made here by
 scripts/make-test-certs.sh.
@@ -107,6 +107,24 @@ def test_tls_cluster_with_etcd(launcher, certs):
             c.get("cli")
 
 
+def test_etcd_over_tls_with_client_certificates(launcher, certs):
+    """etcd on https with --client-cert-auth: nodes with the CA and a client
+    certificate register and find each other; one without a certificate cannot
+    register (it logs why and keeps serving alone)."""
+    etcd = launcher.etcd("etcd-tls", tls=dict(cert=certs("node.pem"), key=certs("node-key.pem"), ca=certs("ca.pem"),
+                                              client_cert=certs("client.pem"), client_key=certs("client-key.pem")))
+    assert etcd.url.startswith("https://")
+    with_cert = ["--etcd-ca", certs("ca.pem"), "--etcd-cert", certs("client.pem"), "--etcd-key", certs("client-key.pem")]
+    a = launcher.node(node_args(etcd, extra=with_cert), name="etcd-tls-a")
+    b = launcher.node(node_args(etcd, extra=with_cert), name="etcd-tls-b")
+    lonely = launcher.node(node_args(etcd, extra=["--etcd-ca", certs("ca.pem")]), name="etcd-tls-nocert")
+    addrs = sorted([a.addr, b.addr])
+    wait_until(lambda: a.members() == addrs and b.members() == addrs, 10, f"members {addrs} through etcd over TLS")
+    assert lonely.members() == [lonely.addr]
+    wait_until(lambda: "grant lease failed" in lonely.proc.log_text(), 10,
+               "the node without a certificate to log why it cannot register")
+
+
 def test_tls_client_certificates_for_all(launcher, certs):
     node = launcher.node(node_args(None, extra=tls_args(certs, "all")), name="tls-all")
     with pytest.raises(redis.ConnectionError):
@@ -126,6 +144,9 @@ def test_tls_client_certificates_for_all(launcher, certs):
     (["--tls-cert", "/nonexistent/node.pem", "--tls-key", "{node-key.pem}"], "/nonexistent/node.pem"),
     (["--tls-cert", "{node.pem}", "--tls-key", "{client-key.pem}"], "TLS"),
     (["--tls-cert", "{node.pem}", "--tls-key", "{node-key.pem}", "--tls-client-certs", "some"], "none, peers or all"),
+    (["--etcd", "http://127.0.0.1:1", "--etcd-ca", "{ca.pem}"], "https://"),
+    (["--etcd", "https://127.0.0.1:1", "--etcd-cert", "{client.pem}"], "go together"),
+    (["--etcd", "https://127.0.0.1:1", "--etcd-ca", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
 ])
 def test_bad_tls_flags_stop_the_node_at_start(certs, flags, message):
     argv = [str(binary_path()), "--port", "0", *[f if not f.startswith("{") else certs(f[1:-1]) for f in flags]]

@@ -200,6 +200,9 @@ class bc_node_options(Structure):
         ("tls_ca_file", c_char_p),
         ("tls_client_certs", c_int32),
         ("tls_verify_hostnames", c_int32),
+        ("etcd_tls_ca_file", c_char_p),
+        ("etcd_tls_cert_file", c_char_p),
+        ("etcd_tls_key_file", c_char_p),
     ]
 
 

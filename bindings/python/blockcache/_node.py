@@ -52,7 +52,9 @@ class Node(_Handle):
     checking each other's against ``tls_ca`` (PEM roots; None = the system's).
     ``tls_client_certs`` says who must present a client certificate: "none",
     "peers" (the node-to-node commands are refused without one: mTLS between
-    nodes) or "all" (no handshake without one).
+    nodes) or "all" (no handshake without one). ``etcd`` endpoints may be
+    ``https://``: ``etcd_ca`` (PEM roots), ``etcd_cert`` and ``etcd_key`` (a client
+    certificate for an etcd with ``--client-cert-auth``).
 
     The node keeps its own reference to each group (and to its Python loader),
     so the Group objects may be closed while the node runs. :meth:`stop` (or ``with``) stops it gracefully: it leaves etcd, lets
@@ -89,6 +91,9 @@ class Node(_Handle):
         tls_ca: Optional[str] = None,
         tls_client_certs: str = "none",
         tls_verify_hostnames: bool = True,
+        etcd_ca: Optional[str] = None,
+        etcd_cert: Optional[str] = None,
+        etcd_key: Optional[str] = None,
     ) -> None:
         super().__init__()
         o = init_options(N.bc_node_options_init, N.bc_node_options)
@@ -116,6 +121,9 @@ class Node(_Handle):
             raise ValueError(f"tls_client_certs must be one of {', '.join(_CLIENT_CERTS)}, not {tls_client_certs!r}")
         o.tls_client_certs = _CLIENT_CERTS[tls_client_certs]
         o.tls_verify_hostnames = 1 if tls_verify_hostnames else 0
+        o.etcd_tls_ca_file = _optional_path(etcd_ca, "etcd_ca")
+        o.etcd_tls_cert_file = _optional_path(etcd_cert, "etcd_cert")
+        o.etcd_tls_key_file = _optional_path(etcd_key, "etcd_key")
         groups = list(groups)
         for g in groups:
             if not isinstance(g, Group):

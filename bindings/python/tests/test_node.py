@@ -206,4 +206,8 @@ def test_tls_bad_options(certs):
         Node([g], tls_cert=certs("node.pem"), tls_key=certs("node-key.pem"), tls_client_certs="some")
     with pytest.raises(blockcache.InvalidArgumentError):
         Peer("127.0.0.1:1", tls_ca=certs("ca.pem"))  # TLS files without tls=True
+    with pytest.raises(blockcache.InvalidArgumentError, match="https"):
+        Node([g], etcd=["http://127.0.0.1:1"], etcd_ca=certs("ca.pem"))
+    with pytest.raises(blockcache.InvalidArgumentError, match="nonexistent"):
+        Node([g], etcd=["https://127.0.0.1:1"], etcd_ca="/nonexistent/ca.pem")
     g.close()
