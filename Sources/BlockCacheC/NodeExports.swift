@@ -98,12 +98,6 @@ func nodeConfiguration(_ o: bc_node_options) throws(CacheError) -> NodeConfigura
         throw CacheError(.invalidArgument, "tls_cert_file and tls_key_file go together")
     }
     if o.etcd_tls_ca_file != nil || o.etcd_tls_cert_file != nil || o.etcd_tls_key_file != nil {
-        guard c.etcdEndpoints.contains(where: { $0.hasPrefix("https://") }) else {
-            throw CacheError(.invalidArgument, "etcd_tls_* fields need an https:// etcd endpoint")
-        }
-        guard (o.etcd_tls_cert_file == nil) == (o.etcd_tls_key_file == nil) else {
-            throw CacheError(.invalidArgument, "etcd_tls_cert_file and etcd_tls_key_file go together")
-        }
         c.etcdTLS = TLSClientSettings(caPath: o.etcd_tls_ca_file.map { String(cString: $0) },
                                       certificatePath: o.etcd_tls_cert_file.map { String(cString: $0) },
                                       privateKeyPath: o.etcd_tls_key_file.map { String(cString: $0) })

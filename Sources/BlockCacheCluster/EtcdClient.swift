@@ -88,7 +88,7 @@ public final class EtcdClient: Sendable {
     private let requestTimeout: TimeAmount
     /// TLS for `https://` endpoints.
     private let sslContext: NIOSSLContext?
-    private let tlsSettings: TLSClientSettings?
+    private let tlsSettings: TLSClientSettings
     /// Index of the endpoint that last accepted a connection; the next call starts there.
     private let preferred = Atomic<Int>(0)
 
@@ -295,7 +295,7 @@ public final class EtcdClient: Sendable {
                 return attempt(tried + 1, failures + ["endpoint #\(index + 1) is not http(s)://host:port"])
             }
             let tls = endpoint.secure ? self.sslContext : nil
-            let sni = self.tlsSettings?.sniName(forHost: endpoint.host)
+            let sni = self.tlsSettings.sniName(forHost: endpoint.host)
             guard let bootstrap = ClientBootstrap(validatingGroup: loop) else {
                 return loop.makeFailedFuture(EtcdError(.connectFailed, endpoint: endpoint.text, path: path, detail: "event loop group is not a NIOPosix one"))
             }

@@ -72,6 +72,9 @@ public final class Node: @unchecked Sendable {
         guard configuration.peerTimeoutMilliseconds > 0, configuration.breakerBackoffMilliseconds > 0 else {
             throw CacheError(.invalidArgument, "peer timeout and breaker backoff must be > 0 ms")
         }
+        if configuration.etcdTLS != nil, !configuration.etcdEndpoints.contains(where: { $0.hasPrefix("https://") }) {
+            throw CacheError(.invalidArgument, "etcd TLS settings need an https:// etcd endpoint")
+        }
         for p in configuration.peers where splitHostPort(p) == nil {
             throw CacheError(.invalidArgument, "peer address must be host:port; got '\(p)'")
         }

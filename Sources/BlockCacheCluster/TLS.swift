@@ -107,7 +107,7 @@ public struct TLSClientSettings: Sendable, Equatable {
             c.certificateChain = try loadCertificates(cert).map { .certificate($0) }
             c.privateKey = .privateKey(try loadPrivateKey(key))
         default:
-            throw CacheError(.invalidArgument, "TLS: a client certificate needs both its file and its key file")
+            throw CacheError(.invalidArgument, "TLS: a client certificate file and its key file go together")
         }
         return try makeSSLContext(c)
     }

@@ -208,11 +208,7 @@ case (nil, nil):
 default:
     fail("--tls-cert and --tls-key go together")
 }
-if (etcdCert == nil) != (etcdKey == nil) { fail("--etcd-cert and --etcd-key go together") }
-if etcdCA != nil || etcdCert != nil {
-    guard configuration.etcdEndpoints.contains(where: { $0.hasPrefix("https://") }) else {
-        fail("--etcd-ca, --etcd-cert and --etcd-key need an https:// --etcd endpoint")
-    }
+if etcdCA != nil || etcdCert != nil || etcdKey != nil {  // checked by the node
     configuration.etcdTLS = TLSClientSettings(caPath: etcdCA, certificatePath: etcdCert, privateKeyPath: etcdKey)
 }
 
