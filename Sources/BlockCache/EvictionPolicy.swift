@@ -7,7 +7,7 @@ public enum EvictionPolicy: String, Sendable, CaseIterable, CustomStringConverti
     case lru2
     /// W-TinyLFU with an adaptive window: a small LRU window admits new entries, a
     /// frequency sketch decides which window leavers may displace main-cache entries,
-    /// and a hill climber resizes the window by the hit ratio it observes.
+    /// and small shadow caches replaying a sample of the traffic choose the window's size.
     /// See `PolicyLists+WindowTinyLFU.swift`.
     case wtinylfu
 

@@ -47,18 +47,7 @@ struct FrequencySketch: ~Copyable {
 
     /// The estimated number of times `hash` was seen since the counters were last
     /// halved (0...15).
-    func frequency(_ hash: UInt64) -> Int {
-        let (block, counterHash) = Self.locate(hash ^ seed, blockMask)
-        var minimum: UInt64 = Self.maxCount
-        for i in 0..<4 {
-            let h = counterHash >> (UInt32(i) << 3)
-            let index = (h >> 1) & 15
-            let offset = Int(h & 1)
-            let word = table[block + offset + (i << 1)]
-            minimum = min(minimum, (word >> (UInt64(index) << 2)) & 0xF)
-        }
-        return Int(minimum)
-    }
+    func frequency(_ hash: UInt64) -> Int { locator.frequency(hash) }
 
     /// Where a key's counters live, computable without the shard's lock (the table never
     /// moves), so the store can prefetch them while it takes the lock.
@@ -71,6 +60,22 @@ struct FrequencySketch: ~Copyable {
         func address(_ hash: UInt64) -> UnsafeRawPointer? {
             let (block, _) = FrequencySketch.locate(hash ^ seed, blockMask)
             return UnsafeRawPointer(bitPattern: table &+ UInt(block) &* 8)
+        }
+
+        /// ``FrequencySketch/frequency(_:)``, through the locator (which does not own
+        /// the table: only while the sketch lives).
+        func frequency(_ hash: UInt64) -> Int {
+            let (block, counterHash) = FrequencySketch.locate(hash ^ seed, blockMask)
+            guard let words = UnsafePointer<UInt64>(bitPattern: table) else { return 0 }
+            var minimum: UInt64 = FrequencySketch.maxCount
+            for i in 0..<4 {
+                let h = counterHash >> (UInt32(i) << 3)
+                let index = (h >> 1) & 15
+                let offset = Int(h & 1)
+                let word = words[block + offset + (i << 1)]
+                minimum = min(minimum, (word >> (UInt64(index) << 2)) & 0xF)
+            }
+            return Int(minimum)
         }
     }
 

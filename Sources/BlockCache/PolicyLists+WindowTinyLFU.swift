@@ -1,7 +1,7 @@
 /// W-TinyLFU with an adaptive window (Einziger, Friedman, Manes, "TinyLFU: A Highly
-/// Efficient Cache Admission Policy", 2017; the adaptive window is Caffeine's hill
-/// climber, described in Einziger et al., "Adaptive Software Cache Management",
-/// Middleware 2018).
+/// Efficient Cache Admission Policy", 2017; Caffeine adapts the window with a hill
+/// climber, Einziger et al., "Adaptive Software Cache Management", Middleware 2018;
+/// here shadow caches choose it, see ``WindowChooser``).
 ///
 /// Rules, exactly:
 /// 1. A new entry enters the head of the `window` (an LRU of ``WindowTinyLFU/windowMax``,
@@ -19,34 +19,15 @@
 /// 3. The main cache is LRU2: a hit on probation moves the entry to protected, which
 ///    holds at most 80% of the main share; its overflow is demoted to probation.
 ///    A hit in the window moves the entry to the window's head.
-/// 4. Every ``WindowTinyLFU/samplePeriod`` lookups (the budget in keys, at least
-///    5,000) the hill climber compares the hit
-///    ratio with the previous period's: if it did not get worse, it moves the window
-///    size another step in the same direction, otherwise it reverses; steps start at
-///    6.25% of the budget, shrink by 2% a period, and restart when the hit ratio
-///    jumps by 5 points (a change of workload). Recency-heavy traffic grows the window
-///    towards plain LRU, frequency-heavy traffic shrinks it.
+/// 4. The window's share is chosen by ``WindowChooser``: shadow caches with a range of
+///    fixed window shares replay a sample of the same accesses, and every period the
+///    window takes the share of the one that hit most. Recency-heavy traffic grows the
+///    window towards plain LRU, frequency-heavy traffic shrinks it.
 ///
 /// Weights: with an entry budget every entry weighs 1; with only a byte budget an
 /// entry weighs its charge, so admission and eviction are by size.
 struct WindowTinyLFU: ~Copyable {
     enum Unit { case entries, bytes, unbounded }
-
-    /// Initial window: 1% of the budget, as Caffeine.
-    static let initialWindowPercent = 1
-    /// The climber's first step, and its step after a restart: 6.25% of the budget.
-    static let stepFraction = 0.0625
-    /// Each period the step shrinks by 2%, so the window settles.
-    static let stepDecay = 0.98
-    /// A hit-ratio change this large restarts the climber with a full step.
-    static let restartThreshold = 0.05
-    /// The climber decides once per cache-full of lookups (Caffeine waits for ten,
-    /// the sketch's aging period, which on a trace a few times the cache's size means
-    /// it hardly ever moves), but never on fewer than this many: the hit ratio of
-    /// 5,000 lookups has a standard error under 0.71 points, far below the restart
-    /// threshold. Measured on the traces of docs/hit-ratio.md: 13 of 34 points below
-    /// target with ten cache-fulls, 8-10 with one.
-    static let minimumSamplePeriod = 5_000
 
     let unit: Unit
     /// The budget, in `unit`.
@@ -54,13 +35,7 @@ struct WindowTinyLFU: ~Copyable {
     var windowMax: Int
     var protectedMax: Int
     var sketch: FrequencySketch
-
-    /// Lookups per climbing period.
-    let samplePeriod: Int
-    var hitsInSample = 0
-    var missesInSample = 0
-    var previousHitRate = 0.0
-    var stepSize: Double
+    var chooser: WindowChooser
 
     init(maxEntries: Int, maxBytes: Int) {
         if maxEntries != .max {
@@ -78,16 +53,19 @@ struct WindowTinyLFU: ~Copyable {
         let keys = unit == .entries ? capacity : unit == .bytes ? max(1, capacity / 64) : 1
         var rng = SystemRandomNumberGenerator()
         sketch = FrequencySketch(capacity: keys, seed: unit == .unbounded ? 0 : rng.next())
-        samplePeriod = max(Self.minimumSamplePeriod, keys)
+        chooser = WindowChooser(capacity: capacity, keys: unit == .unbounded ? 0 : keys)
         if unit == .unbounded {
             windowMax = .max
             protectedMax = .max
-            stepSize = 0
         } else {
-            windowMax = max(1, capacity / 100 * Self.initialWindowPercent + capacity % 100 * Self.initialWindowPercent / 100)
+            windowMax = Self.share(WindowChooser.shares[WindowChooser.initialChoice], of: capacity)
             protectedMax = PolicyLists.share(capacity - windowMax)
-            stepSize = -Self.stepFraction * Double(capacity)
         }
+    }
+
+    /// `fraction` of `capacity`, at least 1 unless `fraction` is 0.
+    static func share(_ fraction: Double, of capacity: Int) -> Int {
+        fraction == 0 ? 0 : max(1, Int((fraction * Double(capacity)).rounded()))
     }
 }
 
@@ -110,6 +88,7 @@ extension PolicyLists {
         while weight(window) > tinyLFU.windowMax, !mainIsFull, let t = window.tail {
             move(t, from: .window, to: .probation)
         }
+        if tinyLFU.chooser.samples(hash) { replayInShadows(hash, weight: tinyLFU.unit == .entries ? 1 : charge) }
     }
 
     /// Rule 3, and the sketch's count of the hit.
@@ -123,6 +102,15 @@ extension PolicyLists {
             demoteProtectedOverflow()
         case .protected:
             protected.moveToHead(e)
+        }
+        if tinyLFU.chooser.samples(hash) { replayInShadows(hash, weight: ShardState.weight(of: e, unit: tinyLFU.unit)) }
+    }
+
+    /// Rule 4: a sampled access, replayed in the shadow caches; at the end of a period
+    /// the window may take a new share.
+    private mutating func replayInShadows(_ hash: UInt64, weight: Int) {
+        if let next = tinyLFU.chooser.record(hash, weight: weight, frequency: tinyLFU.sketch.locator, window: tinyLFU.windowMax) {
+            resizeWindow(to: next)
         }
     }
 
@@ -148,42 +136,16 @@ extension PolicyLists {
         return nil
     }
 
-    /// Rule 4: counts a lookup, and adapts the window at the end of a period.
-    @inline(__always)
-    mutating func recordLookup(hit: Bool) {
-        if hit { tinyLFU.hitsInSample += 1 } else { tinyLFU.missesInSample += 1 }
-        if tinyLFU.hitsInSample + tinyLFU.missesInSample >= tinyLFU.samplePeriod, tinyLFU.unit != .unbounded {
-            climb()
-        }
-    }
-
-    private mutating func climb() {
-        let requests = tinyLFU.hitsInSample + tinyLFU.missesInSample
-        let hitRate = Double(tinyLFU.hitsInSample) / Double(requests)
-        let change = hitRate - tinyLFU.previousHitRate
-        let amount = change >= 0 ? tinyLFU.stepSize : -tinyLFU.stepSize
-        let capacity = Double(tinyLFU.capacity)
-        tinyLFU.stepSize = abs(change) >= WindowTinyLFU.restartThreshold
-            ? WindowTinyLFU.stepFraction * capacity * (amount >= 0 ? 1 : -1)
-            : WindowTinyLFU.stepDecay * amount
-        tinyLFU.previousHitRate = hitRate
-        tinyLFU.hitsInSample = 0
-        tinyLFU.missesInSample = 0
-        resizeWindow(to: tinyLFU.windowMax + Int(amount.rounded()))
-    }
-
-    /// Sets the window's share (clamped to the budget) and moves entries to match:
-    /// a smaller window spills its LRU entries to probation; a larger one takes
-    /// probation's LRU entries.
+    /// Sets the window's share (clamped to the budget). A smaller window spills its LRU
+    /// entries to probation's head at once; a larger one grows as new entries arrive
+    /// (the main cache evicts meanwhile), so that the main cache's coldest entries do
+    /// not land at the window's head.
     mutating func resizeWindow(to newMax: Int) {
         let windowMax = min(max(0, newMax), tinyLFU.capacity)
         tinyLFU.windowMax = windowMax
         tinyLFU.protectedMax = PolicyLists.share(tinyLFU.capacity - windowMax)
         while weight(window) > windowMax, let t = window.tail {
             move(t, from: .window, to: .probation)
-        }
-        while let t = probation.tail, weight(window) + ShardState.weight(of: t, unit: tinyLFU.unit) <= windowMax {
-            move(t, from: .probation, to: .window)
         }
         demoteProtectedOverflow()
     }

@@ -69,6 +69,11 @@ struct ShardState: ~Copyable {
 
     #if DEBUG
     mutating func resizeWindowForTesting(_ share: Int) { lists.resizeWindow(to: share) }
+    /// Fixes the window's share: the chooser is replaced by one that samples nothing.
+    mutating func fixWindowForTesting(_ share: Int) {
+        lists.tinyLFU.chooser = WindowChooser(capacity: lists.tinyLFU.capacity, keys: 0)
+        lists.resizeWindow(to: share)
+    }
     #endif
 
     var count: Int { lists.count }
@@ -102,7 +107,6 @@ struct ShardState: ~Copyable {
         let (index, found) = findSlot(key, hash: hash)
         guard found else {
             misses &+= 1
-            if lists.policy == .wtinylfu { lists.recordLookup(hit: false) }
             return nil
         }
         let e = entry(at: index)
@@ -110,12 +114,10 @@ struct ShardState: ~Copyable {
             removeEntry(e, at: index)
             expirations &+= 1
             misses &+= 1
-            if lists.policy == .wtinylfu { lists.recordLookup(hit: false) }
             return nil
         }
         hits &+= 1
         lists.access(e, hash: hash)
-        if lists.policy == .wtinylfu { lists.recordLookup(hit: true) }
         return e
     }
 

@@ -1,0 +1,281 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Chooses W-TinyLFU's window share by miniature simulation: a few small shadow
+/// W-TinyLFU caches, one per candidate window share, replay a hash-sampled part of the
+/// shard's accesses side by side; every period the real window takes the share of the
+/// shadow that hit most (Waldspurger, Saemundsson, Ahmad, Park, "Cache Modeling and
+/// Optimization using Miniature Simulations", USENIX ATC 2017; the sampling is their
+/// SHARDS: a key is in the sample when a hash of it falls below a threshold, so a
+/// sampled key's every access is seen, and a shadow with the sampled share of the
+/// budget behaves like the full cache).
+///
+/// Against Caffeine's hill climber (which compares one period's hit ratio with the
+/// previous one's, so it must move one step at a time and cannot tell a workload change
+/// from its own move), the shadows compare every candidate share on the same requests
+/// at once, so the window can jump straight to the right share.
+///
+/// Rules, exactly:
+/// 1. A key is sampled when `mix(hash) >> 40` (24 bits) is below `threshold`; the
+///    sampling rate is the shadow's keys over the shard's (``miniatureKeys(_:)``; 1 in
+///    a shard of up to 256 keys).
+/// 2. Every access the shard's policy sees (a hit, an insert, a replacement) of a
+///    sampled key is replayed in every shadow, after the shard's sketch has counted
+///    it. Shadows follow the real cache's W-TinyLFU rules (window, admission duel
+///    against probation's tail using the shard's own sketch, probation and protected)
+///    with a fixed window share each; deletions are not replayed (the stale shadow
+///    entry ages out).
+/// 3. Each shadow counts its hits. After a period of as many sampled accesses as a
+///    shadow holds keys, every shadow's score becomes `score × decay + hits of the
+///    period`; the shadow with the highest score is chosen (near-ties keep the current
+///    choice), and the real window moves towards its share by at most
+///    ``maximumStep`` of the budget.
+struct WindowChooser: ~Copyable {
+    /// Window shares the shadows try, as fractions of the budget. Both ends matter: no
+    /// window at all is best on loops, an all-window cache (LRU) on recency.
+    static let shares: [Double] = [0, 0.01, 0.10, 0.30, 0.60, 0.99]
+    /// Index in ``shares`` of the share the real window starts at (1%, as Caffeine).
+    static let initialChoice = 1
+    /// A shadow holds an eighth of the shard's keys, but at least ``minimumMiniatureKeys``
+    /// (all of them in a smaller shard) and at most ``maximumMiniatureKeys``: at most
+    /// 6 × 29 bytes per shadow key, so under 23 bytes per key of budget beyond 2,048 keys.
+    static let minimumMiniatureKeys = 256
+    static let maximumMiniatureKeys = 1024
+    /// Weight of the past in a shadow's score, per period.
+    static let decay = 0.9
+    /// The real window moves at most this share of the budget per period towards the
+    /// chosen share: a sudden large change costs more than the shadows (which never
+    /// change) predict, because the entries it moves arrive in a list shaped for the
+    /// other share (measured on arc-p3 at 200k: a jump from 99% to 30% lost 10 points
+    /// where the same change in steps of 1/16 lost none).
+    static let maximumStep = 0.0625
+
+    private var minis: [MiniCache] = []
+    /// The shard's budget, in its unit.
+    let capacity: Int
+    /// Sampled when `mix(hash) >> 40` is below this (0: nothing is sampled).
+    let threshold: UInt64
+    /// Sampled accesses per period.
+    let period: Int
+    private var accessesInPeriod = 0
+    private var scores: [Double]
+    private var hits: [Int]
+    /// Index in ``shares`` of the share the window is moving to.
+    private(set) var choice = WindowChooser.initialChoice
+
+    /// Keys a shadow holds for a shard of `keys` keys.
+    static func miniatureKeys(_ keys: Int) -> Int {
+        min(keys, max(minimumMiniatureKeys, min(maximumMiniatureKeys, keys / 8)))
+    }
+
+    /// - Parameters:
+    ///   - capacity: the shard's budget in its unit (entries or bytes).
+    ///   - keys: the budget in keys (for a byte budget, an estimate); 0 for an
+    ///     unbounded shard, which needs no window and samples nothing.
+    init(capacity: Int, keys: Int) {
+        self.capacity = capacity
+        scores = Array(repeating: 0, count: Self.shares.count)
+        hits = Array(repeating: 0, count: Self.shares.count)
+        guard keys > 0 else {
+            threshold = 0
+            period = .max
+            return
+        }
+        let mini = Self.miniatureKeys(keys)
+        let rate = Double(mini) / Double(keys)
+        threshold = mini == keys ? 1 << 24 : UInt64((rate * Double(1 << 24)).rounded(.up))
+        period = mini
+        let miniCapacity = mini == keys ? capacity : max(1, Int((rate * Double(capacity)).rounded()))
+        // With a byte budget a shadow holds a varying number of entries: room for
+        // twice the estimate, and eviction by count beyond that.
+        let maxNodes = capacity == keys ? miniCapacity + 1 : 2 * mini + 1
+        for share in Self.shares {
+            minis.append(MiniCache(capacity: miniCapacity, windowShare: share, maxNodes: maxNodes))
+        }
+    }
+
+    /// Rule 1.
+    @inline(__always)
+    func samples(_ hash: UInt64) -> Bool {
+        (hash &* 0x9E37_79B9_7F4A_7C15) >> 40 < threshold
+    }
+
+    /// Rules 2 and 3: replays one access of a sampled key. At the end of a period,
+    /// returns the window's next share (in the budget's unit) if it should change.
+    mutating func record(_ hash: UInt64, weight: Int, frequency: FrequencySketch.Locator, window: Int) -> Int? {
+        for i in minis.indices where minis[i].access(hash, weight: weight, frequency: frequency) {
+            hits[i] += 1
+        }
+        accessesInPeriod += 1
+        guard accessesInPeriod >= period else { return nil }
+        accessesInPeriod = 0
+        for i in scores.indices {
+            scores[i] = scores[i] * Self.decay + Double(hits[i])
+            hits[i] = 0
+        }
+        // Near-ties keep the current choice.
+        for i in scores.indices where scores[i] > scores[choice] + 0.5 { choice = i }
+        let target = WindowTinyLFU.share(Self.shares[choice], of: capacity)
+        let step = max(1, Int(Self.maximumStep * Double(capacity)))
+        let next = window + max(-step, min(step, target - window))
+        return next == window ? nil : next
+    }
+}
+
+/// One shadow W-TinyLFU cache of ``WindowChooser``: the same rules as the real one
+/// (`PolicyLists+WindowTinyLFU.swift`) over key hashes, in flat arrays.
+struct MiniCache {
+    private struct List {
+        var head: Int32 = -1
+        var tail: Int32 = -1
+        var weight = 0
+    }
+    private static let window: UInt8 = 1, probation: UInt8 = 2, protected: UInt8 = 3
+
+    let capacity: Int
+    let windowMax: Int
+    let protectedMax: Int
+    private let maxNodes: Int
+    private var keys: [UInt64]
+    private var prev: [Int32]
+    private var next: [Int32]
+    private var list: [UInt8]
+    private var weights: [Int32]
+    private var free: [Int32]
+    private var lists = [List(), List(), List(), List()]  // index 0 unused
+    private var used = 0
+    /// Open addressing, linear probing; node index or -1.
+    private var table: [Int32]
+    private let mask: Int
+
+    init(capacity: Int, windowShare: Double, maxNodes: Int) {
+        self.capacity = capacity
+        windowMax = WindowTinyLFU.share(windowShare, of: capacity)
+        protectedMax = PolicyLists.share(capacity - windowMax)
+        self.maxNodes = maxNodes
+        keys = Array(repeating: 0, count: maxNodes)
+        prev = Array(repeating: -1, count: maxNodes)
+        next = Array(repeating: -1, count: maxNodes)
+        list = Array(repeating: 0, count: maxNodes)
+        weights = Array(repeating: 0, count: maxNodes)
+        free = (0..<Int32(maxNodes)).reversed()
+        let size = 1 << (Int.bitWidth - (maxNodes + maxNodes / 2 - 1).leadingZeroBitCount)  // load ≤ 2/3
+        table = Array(repeating: -1, count: size)
+        mask = size - 1
+    }
+
+    private var total: Int { lists[1].weight + lists[2].weight + lists[3].weight }
+
+    @inline(__always)
+    private static func slot(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: (hash ^ (hash >> 31)) &* 0xD6E8_FEB8_6659_FD93 >> 20)
+    }
+
+    private func find(_ hash: UInt64) -> (slot: Int, node: Int32) {
+        var s = Self.slot(hash) & mask
+        while true {
+            let n = table[s]
+            if n < 0 || keys[Int(n)] == hash { return (s, n) }
+            s = (s + 1) & mask
+        }
+    }
+
+    private mutating func unlink(_ n: Int32) {
+        let l = Int(list[Int(n)])
+        let p = prev[Int(n)], x = next[Int(n)]
+        if p >= 0 { next[Int(p)] = x } else { lists[l].head = x }
+        if x >= 0 { prev[Int(x)] = p } else { lists[l].tail = p }
+        lists[l].weight -= Int(weights[Int(n)])
+    }
+
+    private mutating func pushHead(_ n: Int32, _ l: UInt8) {
+        list[Int(n)] = l
+        prev[Int(n)] = -1
+        next[Int(n)] = lists[Int(l)].head
+        if lists[Int(l)].head >= 0 { prev[Int(lists[Int(l)].head)] = n } else { lists[Int(l)].tail = n }
+        lists[Int(l)].head = n
+        lists[Int(l)].weight += Int(weights[Int(n)])
+    }
+
+    private mutating func move(_ n: Int32, to l: UInt8) {
+        unlink(n)
+        pushHead(n, l)
+    }
+
+    private mutating func evict(_ n: Int32) {
+        unlink(n)
+        // Backward-shift deletion from the table.
+        var hole = find(keys[Int(n)]).slot
+        var s = (hole + 1) & mask
+        while table[s] >= 0 {
+            let home = Self.slot(keys[Int(table[s])]) & mask
+            if (s - home) & mask >= (s - hole) & mask {
+                table[hole] = table[s]
+                hole = s
+            }
+            s = (s + 1) & mask
+        }
+        table[hole] = -1
+        free.append(n)
+        used -= 1
+    }
+
+    /// Replays one access; returns whether it hit.
+    mutating func access(_ hash: UInt64, weight: Int, frequency: FrequencySketch.Locator) -> Bool {
+        let (s, found) = find(hash)
+        if found >= 0 {
+            switch list[Int(found)] {
+            case Self.probation:
+                move(found, to: Self.protected)
+                while lists[3].weight > protectedMax, lists[3].tail >= 0 {
+                    move(lists[3].tail, to: Self.probation)
+                }
+            default:
+                move(found, to: list[Int(found)])
+            }
+            return true
+        }
+        var slot = s
+        if used == maxNodes {
+            // Out of nodes (a byte budget of small entries): make room first.
+            if let v = victim(keeping: -1, frequency: frequency) { evict(v) }
+            slot = find(hash).slot
+        }
+        let n = free.removeLast()
+        used += 1
+        keys[Int(n)] = hash
+        weights[Int(n)] = Int32(clamping: weight)
+        table[slot] = n
+        pushHead(n, Self.window)
+        while lists[1].weight > windowMax, total <= capacity, lists[1].tail >= 0 {
+            move(lists[1].tail, to: Self.probation)
+        }
+        while total > capacity, let v = victim(keeping: n, frequency: frequency) {
+            evict(v)
+        }
+        return false
+    }
+
+    private mutating func victim(keeping keep: Int32, frequency: FrequencySketch.Locator) -> Int32? {
+        while lists[1].weight > windowMax, lists[1].tail >= 0, lists[1].tail != keep {
+            let candidate = lists[1].tail
+            let v = lists[2].tail >= 0 ? lists[2].tail : lists[3].tail
+            guard v >= 0 else {
+                move(candidate, to: Self.probation)
+                continue
+            }
+            if frequency.frequency(keys[Int(candidate)]) > frequency.frequency(keys[Int(v)]) {
+                move(candidate, to: Self.probation)
+                return v
+            }
+            return candidate
+        }
+        if lists[2].tail >= 0 { return lists[2].tail }
+        if lists[3].tail >= 0 { return lists[3].tail }
+        if lists[1].tail >= 0, lists[1].tail != keep { return lists[1].tail }
+        return nil
+    }
+}
