@@ -40,8 +40,9 @@ struct WindowChooser: ~Copyable {
     /// Index in ``shares`` of the share the real window starts at (1%, as Caffeine).
     static let initialChoice = 1
     /// A shadow holds an eighth of the shard's keys, but at least ``minimumMiniatureKeys``
-    /// (all of them in a smaller shard) and at most ``maximumMiniatureKeys``: at most
-    /// 6 × 29 bytes per shadow key, so under 23 bytes per key of budget beyond 2,048 keys.
+    /// (all of them in a smaller shard) and at most ``maximumMiniatureKeys``. A shadow
+    /// key costs about 33 bytes, so six shadows cost at most 25 bytes per key of budget
+    /// from 2,048 keys a shard up.
     static let minimumMiniatureKeys = 256
     static let maximumMiniatureKeys = 1024
     /// Weight of the past in a shadow's score, per period.
