@@ -21,8 +21,9 @@
 ///    A hit in the window moves the entry to the window's head.
 /// 4. The window's share is chosen by ``WindowChooser``: shadow caches with a range of
 ///    fixed window shares replay a sample of the same accesses, and every period the
-///    window takes the share of the one that hit most. Recency-heavy traffic grows the
-///    window towards plain LRU, frequency-heavy traffic shrinks it.
+///    window moves towards the share of the one that hit most (by at most 1/16 of the
+///    budget). Recency-heavy traffic grows the window towards plain LRU,
+///    frequency-heavy traffic shrinks it.
 ///
 /// Weights: with an entry budget every entry weighs 1; with only a byte budget an
 /// entry weighs its charge, so admission and eviction are by size.
