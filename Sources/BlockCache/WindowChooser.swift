@@ -90,9 +90,11 @@ struct WindowChooser: ~Copyable {
         threshold = mini == keys ? 1 << 24 : UInt64((rate * Double(1 << 24)).rounded(.up))
         period = mini
         let miniCapacity = mini == keys ? capacity : max(1, Int((rate * Double(capacity)).rounded()))
-        // With a byte budget a shadow holds a varying number of entries: room for
+        // An entry budget is its own key count; a byte budget's key count is an estimate
+        // (capacity / 64), so a shadow holds a varying number of entries: room for
         // twice the estimate, and eviction by count beyond that.
-        let maxNodes = capacity == keys ? miniCapacity + 1 : 2 * mini + 1
+        let weighted = capacity != keys
+        let maxNodes = weighted ? 2 * mini + 1 : miniCapacity + 1
         for share in Self.shares {
             minis.append(MiniCache(capacity: miniCapacity, windowShare: share, maxNodes: maxNodes))
         }
