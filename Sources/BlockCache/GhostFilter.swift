@@ -1,15 +1,16 @@
-/// A compact memory of recently evicted keys, by hash: two generations of a Bloom
+/// A compact memory of recently evicted (or rejected) keys, by hash: two generations of a Bloom
 /// filter (3 probes, 16 bits per remembered key), the older dropped whenever the newer
 /// has taken `capacity` keys. So it answers "was this key evicted within roughly the
 /// last `capacity` to 2 × `capacity` evictions?" with about 1% false positives, in
 /// 4 bytes per unit of capacity, where a list of ghost entries would cost ~40.
 /// (The same role as 2Q's A1out and ARC's B1 lists: Johnson and Shasha, VLDB 1994;
-/// Megiddo and Modha, FAST 2003.)
-struct GhostFilter: ~Copyable {
+/// Megiddo and Modha, FAST 2003.) Its bits are a Swift array, so it is copyable: each
+/// of ``WindowChooser``'s shadow caches holds one.
+struct GhostFilter {
     private static let bitsPerKey = 16
     private static let probes = 3
 
-    private let words: UnsafeMutablePointer<UInt64>
+    private var words: [UInt64]
     /// Words per generation; a power of two.
     private let generationWords: Int
     private let capacity: Int
@@ -20,11 +21,8 @@ struct GhostFilter: ~Copyable {
         self.capacity = max(1, capacity)
         let bits = max(64, min(self.capacity, 1 << 28) * Self.bitsPerKey)
         generationWords = 1 << (Int.bitWidth - (bits / 64 - 1).leadingZeroBitCount)
-        words = .allocate(capacity: 2 * generationWords)
-        words.initialize(repeating: 0, count: 2 * generationWords)
+        words = Array(repeating: 0, count: 2 * generationWords)
     }
-
-    deinit { words.deallocate() }
 
     func contains(_ hash: UInt64) -> Bool {
         contains(hash, generation: current) || contains(hash, generation: 1 - current)
@@ -33,24 +31,25 @@ struct GhostFilter: ~Copyable {
     mutating func insert(_ hash: UInt64) {
         if insertedInCurrent >= capacity {
             current = 1 - current
-            (words + current * generationWords).update(repeating: 0, count: generationWords)
+            let base = current * generationWords
+            for i in base..<base + generationWords { words[i] = 0 }
             insertedInCurrent = 0
         }
-        let base = words + current * generationWords
+        let base = current * generationWords
         let (h1, h2, mask) = Self.probe(hash, generationWords)
         for i in 0..<Self.probes {
             let bit = (h1 &+ i &* h2) & mask
-            base[bit >> 6] |= 1 << UInt64(bit & 63)
+            words[base + (bit >> 6)] |= 1 << UInt64(bit & 63)
         }
         insertedInCurrent += 1
     }
 
     private func contains(_ hash: UInt64, generation: Int) -> Bool {
-        let base = words + generation * generationWords
+        let base = generation * generationWords
         let (h1, h2, mask) = Self.probe(hash, generationWords)
         for i in 0..<Self.probes {
             let bit = (h1 &+ i &* h2) & mask
-            if base[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+            if words[base + (bit >> 6)] & (1 << UInt64(bit & 63)) == 0 { return false }
         }
         return true
     }

@@ -69,11 +69,15 @@ struct ShardState: ~Copyable {
 
     #if DEBUG
     mutating func resizeWindowForTesting(_ share: Int) { lists.resizeWindow(to: share) }
-    /// Fixes the window's share: the chooser is replaced by one that samples nothing.
-    mutating func fixWindowForTesting(_ share: Int) {
+    /// Fixes the window's share and the admission mode: the chooser is replaced by one
+    /// that samples nothing.
+    mutating func fixWindowForTesting(_ share: Int, secondChance: Bool = false) {
         lists.tinyLFU.chooser = WindowChooser(capacity: lists.tinyLFU.capacity, keys: 0)
+        lists.tinyLFU.secondChance = secondChance
         lists.resizeWindow(to: share)
     }
+    /// W-TinyLFU's admission mode (tests).
+    var secondChanceForTesting: Bool { lists.tinyLFU.secondChance }
     #endif
 
     var count: Int { lists.count }

@@ -4,10 +4,10 @@ import Glibc
 import Musl
 #endif
 
-/// Chooses W-TinyLFU's window share by miniature simulation: a few small shadow
-/// W-TinyLFU caches, one per candidate window share, replay a hash-sampled part of the
-/// shard's accesses side by side; every period the real window takes the share of the
-/// shadow that hit most (Waldspurger, Saemundsson, Ahmad, Park, "Cache Modeling and
+/// Chooses W-TinyLFU's window share and admission mode by miniature simulation: a few
+/// small shadow W-TinyLFU caches, one per candidate ``Configuration`` (window share and
+/// admission mode), replay a hash-sampled part of the shard's accesses side by side;
+/// every period the real cache takes the configuration of the shadow that hit most (Waldspurger, Saemundsson, Ahmad, Park, "Cache Modeling and
 /// Optimization using Miniature Simulations", USENIX ATC 2017; the sampling is their
 /// SHARDS: a key is in the sample when a hash of it falls below a threshold, so a
 /// sampled key's every access is seen, and a shadow with the sampled share of the
@@ -25,24 +25,30 @@ import Musl
 /// 2. Every access the shard's policy sees (a hit, an insert, a replacement) of a
 ///    sampled key is replayed in every shadow, after the shard's sketch has counted
 ///    it. Shadows follow the real cache's W-TinyLFU rules (window, admission duel
-///    against probation's tail using the shard's own sketch, probation and protected)
-///    with a fixed window share each; deletions are not replayed (the stale shadow
-///    entry ages out).
+///    against probation's tail using the shard's own sketch, second chance with a ghost
+///    filter of their own, probation and protected) with a fixed configuration each;
+///    deletions are not replayed (the stale shadow entry ages out).
 /// 3. Each shadow counts its hits. After a period of as many sampled accesses as a
 ///    shadow holds keys, every shadow's score becomes `score × decay + hits of the
 ///    period`; the shadow with the highest score is chosen (near-ties keep the current
-///    choice), and the real window moves towards its share by at most
-///    ``maximumStep`` of the budget.
+///    choice): the real cache takes its admission mode at once, and the real window
+///    moves towards its share by at most ``maximumStep`` of the budget.
 struct WindowChooser: ~Copyable {
     /// Window shares the shadows try, as fractions of the budget. Both ends matter: no
     /// window at all is best on loops, an all-window cache (LRU) on recency.
     static let shares: [Double] = [0, 0.01, 0.10, 0.30, 0.60, 0.99]
-    /// Index in ``shares`` of the share the real window starts at (1%, as Caffeine).
+    /// What the shadows try: every share with each admission rule (``Configuration``).
+    static let configurations: [Configuration] = [false, true].flatMap { secondChance in
+        shares.map { Configuration(windowShare: $0, secondChance: secondChance) }
+    }
+    /// Index in ``configurations`` of the real cache's first one: a 1% window with
+    /// plain admission, as Caffeine starts.
     static let initialChoice = 1
     /// A shadow holds an eighth of the shard's keys, but at least ``minimumMiniatureKeys``
     /// (all of them in a smaller shard) and at most ``maximumMiniatureKeys``. A shadow
-    /// key costs about 33 bytes, so six shadows cost at most 25 bytes per key of budget
-    /// from 2,048 keys a shard up.
+    /// key costs about 37 bytes (33 in its lists and table, 4 in its ghost filter), so
+    /// the twelve shadows cost at most 56 bytes per key of budget from 2,048 keys a
+    /// shard up, and 4.4 bytes at 100,000.
     static let minimumMiniatureKeys = 256
     static let maximumMiniatureKeys = 1024
     /// Weight of the past in a shadow's score, per period.
@@ -78,8 +84,8 @@ struct WindowChooser: ~Copyable {
     ///     unbounded shard, which needs no window and samples nothing.
     init(capacity: Int, keys: Int) {
         self.capacity = capacity
-        scores = Array(repeating: 0, count: Self.shares.count)
-        hits = Array(repeating: 0, count: Self.shares.count)
+        scores = Array(repeating: 0, count: Self.configurations.count)
+        hits = Array(repeating: 0, count: Self.configurations.count)
         guard keys > 0 else {
             threshold = 0
             period = .max
@@ -95,8 +101,8 @@ struct WindowChooser: ~Copyable {
         // twice the estimate, and eviction by count beyond that.
         let weighted = capacity != keys
         let maxNodes = weighted ? 2 * mini + 1 : miniCapacity + 1
-        for share in Self.shares {
-            minis.append(MiniCache(capacity: miniCapacity, windowShare: share, maxNodes: maxNodes))
+        for configuration in Self.configurations {
+            minis.append(MiniCache(capacity: miniCapacity, keyBudget: mini, configuration: configuration, maxNodes: maxNodes))
         }
     }
 
@@ -107,8 +113,8 @@ struct WindowChooser: ~Copyable {
     }
 
     /// Rules 2 and 3: replays one access of a sampled key. At the end of a period,
-    /// returns the window's next share (in the budget's unit) if it should change.
-    mutating func record(_ hash: UInt64, weight: Int, frequency: FrequencySketch.Locator, window: Int) -> Int? {
+    /// returns the real cache's next window (in the budget's unit) and admission rule.
+    mutating func record(_ hash: UInt64, weight: Int, frequency: FrequencySketch.Locator, window: Int) -> (window: Int, secondChance: Bool)? {
         for i in minis.indices where minis[i].access(hash, weight: weight, frequency: frequency) {
             hits[i] += 1
         }
@@ -121,10 +127,23 @@ struct WindowChooser: ~Copyable {
         }
         // Near-ties keep the current choice.
         for i in scores.indices where scores[i] > scores[choice] + 0.5 { choice = i }
-        let target = WindowTinyLFU.share(Self.shares[choice], of: capacity)
+        let chosen = Self.configurations[choice]
+        let target = WindowTinyLFU.share(chosen.windowShare, of: capacity)
         let step = max(1, Int(Self.maximumStep * Double(capacity)))
-        let next = window + max(-step, min(step, target - window))
-        return next == window ? nil : next
+        return (window + max(-step, min(step, target - window)), chosen.secondChance)
+    }
+}
+
+extension WindowChooser {
+    /// One candidate setting of the real cache.
+    struct Configuration {
+        /// The window's share of the budget.
+        let windowShare: Double
+        /// Admission: `false`, the frequency duel alone; `true`, the duel or a second
+        /// chance (a candidate that lost a duel recently wins when it comes back), with
+        /// the main cache one LRU list (no protected part). See
+        /// `PolicyLists+WindowTinyLFU.swift`, rules 2 and 3.
+        let secondChance: Bool
     }
 }
 
@@ -141,6 +160,10 @@ struct MiniCache {
     let capacity: Int
     let windowMax: Int
     let protectedMax: Int
+    let secondChance: Bool
+    /// Candidates that lost a duel recently (as the real cache's
+    /// ``WindowTinyLFU/rejected``).
+    private var rejected: GhostFilter
     private let maxNodes: Int
     private var keys: [UInt64]
     private var prev: [Int32]
@@ -154,10 +177,17 @@ struct MiniCache {
     private var table: [Int32]
     private let mask: Int
 
-    init(capacity: Int, windowShare: Double, maxNodes: Int) {
+    /// - Parameters:
+    ///   - capacity: the budget, in the real cache's unit, scaled down.
+    ///   - keyBudget: the budget in keys, scaled down (the rejected-candidate memory's size,
+    ///     as the real cache's).
+    ///   - maxNodes: most entries the shadow can hold.
+    init(capacity: Int, keyBudget: Int, configuration: WindowChooser.Configuration, maxNodes: Int) {
         self.capacity = capacity
-        windowMax = WindowTinyLFU.share(windowShare, of: capacity)
-        protectedMax = PolicyLists.share(capacity - windowMax)
+        secondChance = configuration.secondChance
+        rejected = GhostFilter(capacity: keyBudget)
+        windowMax = WindowTinyLFU.share(configuration.windowShare, of: capacity)
+        protectedMax = WindowTinyLFU.protectedMax(capacity - windowMax, secondChance: secondChance)
         self.maxNodes = maxNodes
         keys = Array(repeating: 0, count: maxNodes)
         prev = Array(repeating: -1, count: maxNodes)
@@ -231,6 +261,8 @@ struct MiniCache {
         let (s, found) = find(hash)
         if found >= 0 {
             switch list[Int(found)] {
+            case Self.probation where protectedMax == 0:
+                move(found, to: Self.probation)
             case Self.probation:
                 move(found, to: Self.protected)
                 while lists[3].weight > protectedMax, lists[3].tail >= 0 {
@@ -270,10 +302,12 @@ struct MiniCache {
                 move(candidate, to: Self.probation)
                 continue
             }
-            if frequency.frequency(keys[Int(candidate)]) > frequency.frequency(keys[Int(v)]) {
+            if frequency.frequency(keys[Int(candidate)]) > frequency.frequency(keys[Int(v)])
+                || (secondChance && rejected.contains(keys[Int(candidate)])) {
                 move(candidate, to: Self.probation)
                 return v
             }
+            rejected.insert(keys[Int(candidate)])
             return candidate
         }
         if lists[2].tail >= 0 { return lists[2].tail }

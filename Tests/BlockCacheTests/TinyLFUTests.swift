@@ -79,6 +79,49 @@ import Testing
         #expect(s.stats().entries == 10)
     }
 
+    @Test(arguments: [false, true])
+    func aRejectedCandidateGetsASecondChanceOnlyInThatMode(secondChance: Bool) throws {
+        let s = try store(10)   // window 1 entry, main 9
+        s.shards.withShard(0) { $0.fixWindowForTesting(1, secondChance: secondChance) }
+        for _ in 0..<4 { for i in 0..<9 { if try s.get("m\(i)") == nil { try s.set("m\(i)", "v") } } }
+        try s.set("w", "v")
+        try s.set("a", "v")     // "w" loses the duel: evicted, and remembered as rejected
+        #expect(try s.get("w") == nil)
+        try s.set("w", "v")     // "a" loses too
+        try s.set("b", "v")     // "w" is a candidate again and still loses the duel...
+        // ...but in second-chance mode it is admitted over a frequent victim.
+        #expect(try s.get("w") != nil || !secondChance)
+        #expect(try s.get("w") == nil || secondChance)
+        var main = 0
+        for i in 0..<9 where try s.get("m\(i)") != nil { main += 1 }
+        #expect(main == (secondChance ? 8 : 9))
+        #expect(s.checkInvariants() == nil)
+    }
+
+    @Test func secondChanceMakesTheMainCacheOneLRU() throws {
+        var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
+        lists.tinyLFU.chooser = WindowChooser(capacity: 100, keys: 0)
+        lists.tinyLFU.secondChance = true
+        lists.resizeWindow(to: 10)
+        #expect(lists.tinyLFU.protectedMax == 0)
+        var entries: [Entry] = []
+        for i in 0..<30 {
+            let k = Array("k\(i)".utf8)
+            let e = k.withUnsafeBytes { kb in Entry.make(key: kb, value: UnsafeRawBufferPointer(start: nil, count: 0), expiry: 0)! }
+            lists.insert(e, hash: StableHash.hash64(k), charge: ShardState.charge(of: e))
+            entries.append(e)
+        }
+        #expect(lists.window.count == 10 && lists.probation.count == 20)
+        // A hit on probation moves the entry to probation's head, not to protected.
+        lists.access(entries[0], hash: StableHash.hash64(Array("k0".utf8)))
+        #expect(lists.protected.count == 0 && lists.probation.head == entries[0])
+        // Back to the duel alone: protected may hold 80% of the main cache again.
+        lists.tinyLFU.secondChance = false
+        lists.resizeWindow(to: 10)
+        #expect(lists.tinyLFU.protectedMax == 72)
+        lists.drain { $0.deallocate() }
+    }
+
     @Test func windowResizesMoveEntries() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
         #expect(lists.tinyLFU.windowMax == 1)
@@ -101,26 +144,30 @@ import Testing
         lists.drain { $0.deallocate() }
     }
 
-    /// Window share after replaying `keys` (get, then set on a miss) through one shard.
-    func finalWindow(_ keys: some Sequence<Int>, capacity: UInt64) throws -> Int {
+    /// Window share and admission mode after replaying `keys` (get, then set on a miss)
+    /// through one shard.
+    func finalChoice(_ keys: some Sequence<Int>, capacity: UInt64) throws -> (window: Int, secondChance: Bool) {
         let s = try store(capacity)
         for k in keys where try s.get(bytes("\(k)")) == nil { try s.set(bytes("\(k)"), []) }
-        return s.shards.withShard(0) { $0.windowShare }
+        return s.shards.withShard(0) { ($0.windowShare, $0.secondChanceForTesting) }
     }
 
     @Test func theWindowGrowsForRecency() throws {
         // Recency: each key is read again soon after it first appears, then never:
         // only a large window (close to LRU) keeps it long enough.
         let recency = (0..<200_000).map { i in i % 2 == 0 ? i / 2 : i / 2 - 300 }
-        let grown = try finalWindow(recency, capacity: 1000)
+        let grown = try finalChoice(recency, capacity: 1000).window
         #expect(grown >= 300, "window \(grown) of 1000 after a recency workload")
     }
 
     @Test func theWindowStaysSmallForLoops() throws {
         // A loop over more keys than fit: LRU gets nothing, frequency nearly everything.
         let loop = (0..<200_000).map { $0 % 1200 }
-        let small = try finalWindow(loop, capacity: 1000)
+        let (small, secondChance) = try finalChoice(loop, capacity: 1000)
         #expect(small < 100, "window \(small) of 1000 after a loop")
+        // A second chance would admit every loop key that lost a duel, churning the
+        // main cache: the duel alone is chosen.
+        #expect(!secondChance)
     }
 
     @Test func sizeAwareWithAByteBudget() throws {
@@ -148,17 +195,18 @@ import Testing
         }
     }
 
-    @Test(arguments: [0.0, 0.01, 0.10, 0.60, 0.99])
-    func aShadowHitsExactlyWhenTheRealCacheDoes(share: Double) throws {
+    @Test(arguments: [0.0, 0.01, 0.10, 0.60, 0.99], [false, true])
+    func aShadowHitsExactlyWhenTheRealCacheDoes(share: Double, secondChance: Bool) throws {
         // Rule 2: a shadow follows the real cache's rules. With rate 1 and the real
-        // window fixed at the shadow's share, both see the same sketch and must agree
-        // on every request.
+        // window and admission mode fixed at the shadow's, both see the same sketch and
+        // must agree on every request.
         let capacity = 300
         let s = try Store(StoreConfiguration(policy: .wtinylfu, maxEntries: UInt64(capacity), shards: 1, sweepIntervalMilliseconds: -1))
         let window = WindowTinyLFU.share(share, of: capacity)
-        s.shards.withShard(0) { $0.fixWindowForTesting(window) }
+        s.shards.withShard(0) { $0.fixWindowForTesting(window, secondChance: secondChance) }
         let locator = try #require(s.shards.withShard(0) { $0.sketchLocator })
-        var mini = MiniCache(capacity: capacity, windowShare: share, maxNodes: capacity + 1)
+        let configuration = WindowChooser.Configuration(windowShare: share, secondChance: secondChance)
+        var mini = MiniCache(capacity: capacity, keyBudget: capacity, configuration: configuration, maxNodes: capacity + 1)
         #expect(mini.windowMax == window)
         var disagreements = 0, hits = 0
         for k in workload(40_000, seed: 11) {
