@@ -168,10 +168,10 @@ extension PolicyLists {
     }
 
     /// Sets the window's share (clamped to the budget) and protected's limit for the
-    /// current admission mode (a smaller limit demotes protected's tail at once). A smaller window spills its LRU
-    /// entries to probation's head at once; a larger one grows as new entries arrive
-    /// (the main cache evicts meanwhile), so that the main cache's coldest entries do
-    /// not land at the window's head.
+    /// current admission mode (a smaller limit demotes protected's tail at once). A
+    /// smaller window spills its LRU entries to probation's head at once; a larger one
+    /// grows as new entries arrive (the main cache evicts meanwhile), so that the main
+    /// cache's coldest entries do not land at the window's head.
     mutating func resizeWindow(to newMax: Int) {
         let windowMax = min(max(0, newMax), tinyLFU.capacity)
         tinyLFU.windowMax = windowMax
