@@ -77,8 +77,10 @@ struct WindowTinyLFU: ~Copyable {
             windowMax = .max
             protectedMax = .max
         } else {
-            windowMax = Self.share(WindowChooser.shares[WindowChooser.initialChoice], of: capacity)
-            protectedMax = Self.protectedMax(capacity - windowMax, secondChance: false)
+            let initial = WindowChooser.configurations[WindowChooser.initialChoice]
+            windowMax = Self.share(initial.windowShare, of: capacity)
+            secondChance = initial.secondChance
+            protectedMax = Self.protectedMax(capacity - windowMax, secondChance: secondChance)
         }
     }
 

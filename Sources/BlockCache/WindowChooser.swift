@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Chooses W-TinyLFU's window share and admission mode by miniature simulation: a few
 /// small shadow W-TinyLFU caches, one per candidate ``Configuration`` (window share and
 /// admission mode), replay a hash-sampled part of the shard's accesses side by side;
