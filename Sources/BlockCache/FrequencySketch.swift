@@ -37,7 +37,10 @@ struct FrequencySketch: ~Copyable {
         self.seed = seed
         let c = max(8, min(capacity, 1 << 26))
         tableSize = Int(1) << (Int.bitWidth - (c - 1).leadingZeroBitCount)  // next power of two
-        table = .allocate(capacity: tableSize)
+        // Aligned to 64 bytes, so that a block is one cache line (the allocator's
+        // default alignment would split most blocks across two).
+        table = UnsafeMutableRawPointer.allocate(byteCount: tableSize * 8, alignment: 64)
+            .bindMemory(to: UInt64.self, capacity: tableSize)
         table.initialize(repeating: 0, count: tableSize)
         blockMask = UInt32(tableSize >> 3) - 1
         sampleSize = Self.sampleFactor * max(1, min(capacity, Int(Int32.max) / Self.sampleFactor))

@@ -42,6 +42,15 @@ import Testing
         #expect(sketch.frequency(hot) <= 7)
         #expect(sketch.frequency(hot) >= 6)
     }
+
+    /// A key's four counters are in one 64-byte block: the table must start on a cache
+    /// line, or most blocks straddle two lines (and the hit path's prefetch of the
+    /// block's first line misses the rest).
+    @Test(arguments: [1, 100, 4096, 125_000])
+    func blocksAreCacheLines(capacity: Int) {
+        let sketch = FrequencySketch(capacity: capacity)
+        #expect(sketch.locator.table % 64 == 0)
+    }
 }
 
 @Suite struct WindowTinyLFUTests {
