@@ -68,7 +68,6 @@ struct ShardState: ~Copyable {
     var windowShare: Int { lists.tinyLFU.windowMax }
 
     #if DEBUG
-    mutating func resizeWindowForTesting(_ share: Int) { lists.resizeWindow(to: share) }
     /// Fixes the window's share and the admission mode: the chooser is replaced by one
     /// that samples nothing.
     mutating func fixWindowForTesting(_ share: Int, secondChance: Bool = false) {

@@ -64,8 +64,9 @@ struct WindowChooser: ~Copyable {
     private var accessesInPeriod = 0
     private var scores: [Double]
     private var hits: [Int]
-    /// Index in ``shares`` of the share the window is moving to.
-    private(set) var choice = WindowChooser.initialChoice
+    /// Index in ``configurations`` of the chosen one (the real window moves towards its
+    /// share).
+    private var choice = WindowChooser.initialChoice
 
     /// Keys a shadow holds for a shard of `keys` keys.
     static func miniatureKeys(_ keys: Int) -> Int {

@@ -26,7 +26,7 @@ public struct EtcdError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, coarsely.
     public enum Kind: Sendable, Equatable {
         /// The endpoint string could not be parsed (`http://host:port` or `https://host:port`),
-        /// or it is `https://` and the client has no TLS context.
+        /// or there are no endpoints.
         case invalidEndpoint
         /// No endpoint accepted a connection.
         case connectFailed

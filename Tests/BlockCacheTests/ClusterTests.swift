@@ -139,13 +139,12 @@ final class Loads: Sendable {
 
 /// A started node with one group "g" (1 MiB) whose loader counts its calls and loads
 /// "v:<key>" with a 60 s TTL, or nothing for keys that start with "n".
-func startTestNode(_ loads: Loads, peers: [String] = [], timeout: Int64 = 300, tls: TLSSettings? = nil) throws -> Node {
+func startTestNode(_ loads: Loads, timeout: Int64 = 300, tls: TLSSettings? = nil) throws -> Node {
     let group = try Group(name: "g", configuration: StoreConfiguration(maxBytes: 1 << 20)) { key in
         loads.count.add(1, ordering: .relaxed)
         return key.first == UInt8(ascii: "n") ? nil : LoadedValue(Array("v:".utf8) + key, ttl: .milliseconds(60_000))
     }
     var c = NodeConfiguration()
-    c.peers = peers
     c.eventLoopThreads = 1
     c.loaderThreads = 2
     c.peerTimeoutMilliseconds = timeout
@@ -156,11 +155,9 @@ func startTestNode(_ loads: Loads, peers: [String] = [], timeout: Int64 = 300, t
 }
 
 @Suite(.serialized) struct TwoNodes {
-    func makeNode(_ loads: Loads) throws -> Node { try startTestNode(loads) }
-
     @Test func ownersLoadOnceAndWritesReachEveryNode() throws {
         let la = Loads(), lb = Loads()
-        let a = try makeNode(la), b = try makeNode(lb)
+        let a = try startTestNode(la), b = try startTestNode(lb)
         defer { a.stop(); b.stop() }
         try a.setPeers([b.address])
         try b.setPeers([a.address])
@@ -190,7 +187,7 @@ func startTestNode(_ loads: Loads, peers: [String] = [], timeout: Int64 = 300, t
 
     @Test func aDeadOwnerCostsOneFailureThenLocalLoads() throws {
         let la = Loads(), lb = Loads()
-        let a = try makeNode(la), b = try makeNode(lb)
+        let a = try startTestNode(la), b = try startTestNode(lb)
         defer { a.stop() }
         try a.setPeers([b.address])
         b.stop()

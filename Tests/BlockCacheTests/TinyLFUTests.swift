@@ -272,7 +272,7 @@ import Testing
 @Suite struct WindowTinyLFUReadYourWrites {
     @Test func aSetIsReadableAtOnceEvenWithAnEmptyWindow() throws {
         let s = try Store(StoreConfiguration(policy: .wtinylfu, maxEntries: 50, shards: 1, sweepIntervalMilliseconds: -1))
-        s.shards.withShard(0) { $0.resizeWindowForTesting(0) }
+        s.shards.withShard(0) { $0.fixWindowForTesting(0) }
         for _ in 0..<5 { for i in 0..<50 where try s.get("hot\(i)") == nil { try s.set("hot\(i)", "v") } }
         for i in 0..<200 {
             try s.set("new\(i)", "v")
