@@ -5,7 +5,9 @@
 ///          0     8  prev   (pointer bits; the policy list this entry is on)
 ///          8     8  next
 ///         16     2  key length (keys are at most 65,535 bytes)
-///         18     2  flags (hasExpiry, and which policy list holds the entry)
+///         18     1  flags (hasExpiry, and which policy list holds the entry)
+///         19     1  sketch epoch (W-TinyLFU: the key's counters are saturated in
+///                   this epoch of the shard's sketch; 0: not known to be)
 ///         20     4  value length
 ///         24    [8] expiry deadline, monotonic ms (only when hasExpiry)
 ///      24/32     *  key bytes, then value bytes
@@ -23,9 +25,9 @@ struct Entry: Equatable {
     static let maxKeyLength = 65_535
     static let maxValueLength = 1 << 30
 
-    static let flagHasExpiry: UInt16 = 1 << 0
-    static let flagProtected: UInt16 = 1 << 1
-    static let flagWindow: UInt16 = 1 << 2
+    static let flagHasExpiry: UInt8 = 1 << 0
+    static let flagProtected: UInt8 = 1 << 1
+    static let flagWindow: UInt8 = 1 << 2
 
     @inline(__always) init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
 
@@ -49,7 +51,8 @@ struct Entry: Equatable {
         e.prevBits = 0
         e.nextBits = 0
         p.storeBytes(of: UInt16(key.count), toByteOffset: 16, as: UInt16.self)
-        p.storeBytes(of: hasExpiry ? flagHasExpiry : 0, toByteOffset: 18, as: UInt16.self)
+        p.storeBytes(of: hasExpiry ? flagHasExpiry : 0, toByteOffset: 18, as: UInt8.self)
+        p.storeBytes(of: 0, toByteOffset: 19, as: UInt8.self)
         p.storeBytes(of: UInt32(value.count), toByteOffset: 20, as: UInt32.self)
         if hasExpiry { p.storeBytes(of: expiry, toByteOffset: headerSize, as: Int64.self) }
         let keyStart = e.keyOffset
@@ -80,9 +83,15 @@ struct Entry: Equatable {
 
     @inline(__always) var keyLength: Int { Int(raw.load(fromByteOffset: 16, as: UInt16.self)) }
     @inline(__always) var valueLength: Int { Int(raw.load(fromByteOffset: 20, as: UInt32.self)) }
-    @inline(__always) var flags: UInt16 {
-        get { raw.load(fromByteOffset: 18, as: UInt16.self) }
-        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: 18, as: UInt16.self) }
+    @inline(__always) var flags: UInt8 {
+        get { raw.load(fromByteOffset: 18, as: UInt8.self) }
+        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: 18, as: UInt8.self) }
+    }
+    /// The ``FrequencySketch/epoch`` in which W-TinyLFU found this key's counters all
+    /// saturated (so counting another access would change nothing); 0 when it has not.
+    @inline(__always) var sketchEpoch: UInt8 {
+        get { raw.load(fromByteOffset: 19, as: UInt8.self) }
+        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: 19, as: UInt8.self) }
     }
     @inline(__always) var hasExpiry: Bool { flags & Entry.flagHasExpiry != 0 }
     /// Which policy list the entry is on.

@@ -1,3 +1,5 @@
+import CBlockCacheAlloc
+
 /// An approximate, aging count of how often each key was seen: the "TinyLFU" part of
 /// W-TinyLFU. A count-min sketch of 4-bit counters, four per key, all four in one
 /// 64-byte block so that a lookup touches one cache line; when the number of
@@ -14,6 +16,11 @@
 /// key's counters are shared with other keys. With `capacity` keys in a table of
 /// `nextPowerOfTwo(capacity)` 64-bit words (16 counters each), the expected
 /// overcount is a small fraction of one (tested in `FrequencySketchTests`).
+///
+/// Threads: written only under its shard's lock; ``Locator/frequency(_:)`` may read it
+/// from other threads at the same time (shadow replays, see ``SharedWindowChooser``),
+/// so every table word is read and written with relaxed atomics, and a concurrent read
+/// sees each counter either before or after an increment or a halving.
 struct FrequencySketch: ~Copyable {
     static let maxCount: UInt64 = 15
     /// Halve every counter after this many increments per unit of capacity.
@@ -75,7 +82,7 @@ struct FrequencySketch: ~Copyable {
                 let h = counterHash >> (UInt32(i) << 3)
                 let index = (h >> 1) & 15
                 let offset = Int(h & 1)
-                let word = words[block + offset + (i << 1)]
+                let word = bcmem_load_relaxed(words + block + offset + (i << 1))
                 minimum = min(minimum, (word >> (UInt64(index) << 2)) & 0xF)
             }
             return Int(minimum)
@@ -84,35 +91,66 @@ struct FrequencySketch: ~Copyable {
 
     var locator: Locator { Locator(table: UInt(bitPattern: table), blockMask: blockMask, seed: seed) }
 
+    /// What ``increment(_:)`` did.
+    enum Increment {
+        /// Counted (some of the key's counters were below ``maxCount``).
+        case counted
+        /// Counted, and now all four of the key's counters are at ``maxCount``: until
+        /// ``epoch`` changes, incrementing this key again changes nothing, so a caller
+        /// that remembers this may skip it.
+        case saturated
+        /// Counted, and the counters were halved (aging): ``epoch`` moved on. After
+        /// 255 halvings it comes back to a value it had before, so whatever a caller
+        /// remembered of an epoch must be forgotten when this comes with
+        /// ``epoch`` == 1.
+        case halved
+    }
+
+    /// Which aging period the counters are in: 1 at first, one more after every
+    /// halving, back to 1 after 255. While it stays the same, no counter decreases,
+    /// so a key found saturated stays saturated.
+    private(set) var epoch: UInt8 = 1
+
     /// Records one occurrence of `hash`.
-    mutating func increment(_ hash: UInt64) {
+    @discardableResult
+    mutating func increment(_ hash: UInt64) -> Increment {
         let (block, counterHash) = Self.locate(hash ^ seed, blockMask)
         var added = false
+        var saturated = true
         for i in 0..<4 {
             let h = counterHash >> (UInt32(i) << 3)
             let index = (h >> 1) & 15
             let offset = Int(h & 1)
             let slot = block + offset + (i << 1)
             let shift = UInt64(index) << 2
-            if (table[slot] >> shift) & 0xF < Self.maxCount {
-                table[slot] &+= 1 << shift
+            let word = bcmem_load_relaxed(table + slot)
+            let count = (word >> shift) & 0xF
+            if count < Self.maxCount {
+                bcmem_store_relaxed(table + slot, word &+ 1 << shift)
                 added = true
+                if count + 1 < Self.maxCount { saturated = false }
             }
         }
         if added {
             size += 1
-            if size >= sampleSize { reset() }
+            if size >= sampleSize {
+                reset()
+                return .halved
+            }
         }
+        return saturated ? .saturated : .counted
     }
 
     /// Halves every counter (aging), and the sample size with them.
     private mutating func reset() {
         var odd = 0
         for i in 0..<tableSize {
-            odd += (table[i] & Self.oneMask).nonzeroBitCount
-            table[i] = (table[i] >> 1) & Self.resetMask
+            let word = bcmem_load_relaxed(table + i)
+            odd += (word & Self.oneMask).nonzeroBitCount
+            bcmem_store_relaxed(table + i, (word >> 1) & Self.resetMask)
         }
         size = max(0, (size - (odd >> 2)) >> 1)
+        epoch = epoch == 255 ? 1 : epoch + 1
     }
 
     /// The first word of the key's block, and the hash that picks its four counters.

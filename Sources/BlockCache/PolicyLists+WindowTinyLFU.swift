@@ -21,9 +21,10 @@
 ///    A hit in the window moves the entry to the window's head.
 /// 4. The window's share and the admission mode (rule 5) are chosen by
 ///    ``WindowChooser``: shadow caches with a range of fixed window shares, each in
-///    both modes, replay a sample of the same accesses, and every period the real cache
-///    takes the mode of the one that hit most and its window moves towards that one's
-///    share (by at most 1/16 of the budget). Recency-heavy traffic grows the window
+///    both modes, replay a sample of the same accesses (after the shard's lock is
+///    released, see ``SharedWindowChooser``), and after every period the real cache
+///    takes, at its next sampled access, the mode of the one that hit most, and its
+///    window moves towards that one's share (by at most 1/16 of the budget). Recency-heavy traffic grows the window
 ///    towards plain LRU, frequency-heavy traffic shrinks it.
 /// 5. Second-chance admission (the other mode): a candidate that lost a duel within
 ///    about the last one to two budgets' worth of lost duels (``WindowTinyLFU/rejected``)
@@ -47,7 +48,12 @@ struct WindowTinyLFU: ~Copyable {
     var windowMax: Int
     var protectedMax: Int
     var sketch: FrequencySketch
-    var chooser: WindowChooser
+    /// Chooses the window and the admission mode (rule 4); replaced only by tests.
+    var chooser: SharedWindowChooser
+    /// A sampled access left for `ShardArray.withShard` to replay once the shard is
+    /// unlocked (``SharedWindowChooser``); nil when there is none. A second sampled
+    /// access within one locked section replaces the first (the first is dropped).
+    var pendingSample: SharedWindowChooser.Sample?
     /// Rule 5's admission: the duel alone (false), or the duel or a second chance.
     var secondChance = false
     /// Candidates that lost the duel recently: within about the last one to two budgets'
@@ -71,7 +77,8 @@ struct WindowTinyLFU: ~Copyable {
         let keys = unit == .entries ? capacity : unit == .bytes ? max(1, capacity / 64) : 1
         var rng = SystemRandomNumberGenerator()
         sketch = FrequencySketch(capacity: keys, seed: unit == .unbounded ? 0 : rng.next())
-        chooser = WindowChooser(capacity: capacity, keys: unit == .unbounded ? 0 : keys)
+        chooser = SharedWindowChooser(WindowChooser(capacity: capacity, keys: unit == .unbounded ? 0 : keys),
+                                      frequency: unit == .unbounded ? nil : sketch.locator)
         rejected = GhostFilter(capacity: unit == .unbounded ? 1 : keys)
         if unit == .unbounded {
             windowMax = .max
@@ -110,17 +117,17 @@ extension PolicyLists {
     /// Rules 1 and 2 (the part that needs no eviction).
     mutating func insertIntoWindow(_ e: Entry, hash: UInt64, charge: Int) {
         // An unbounded shard never evicts, so it needs no frequencies (nor a window share).
-        if tinyLFU.unit != .unbounded { tinyLFU.sketch.increment(hash) }
+        if tinyLFU.unit != .unbounded { count(e, hash: hash) }
         push(e, onto: .window, charge: charge)
         while weight(window) > tinyLFU.windowMax, !mainIsFull, let t = window.tail {
             move(t, from: .window, to: .probation)
         }
-        if tinyLFU.chooser.samples(hash) { replayInShadows(hash, weight: tinyLFU.unit == .entries ? 1 : charge) }
+        if tinyLFU.chooser.samples(hash) { sampled(hash, weight: tinyLFU.unit == .entries ? 1 : charge) }
     }
 
     /// Rules 3 and 5, and the sketch's count of the hit.
     mutating func accessTinyLFU(_ e: Entry, hash: UInt64) {
-        if tinyLFU.unit != .unbounded { tinyLFU.sketch.increment(hash) }
+        if tinyLFU.unit != .unbounded { count(e, hash: hash) }
         switch e.list {
         case .window:
             window.moveToHead(e)
@@ -132,17 +139,41 @@ extension PolicyLists {
         case .protected:
             protected.moveToHead(e)
         }
-        if tinyLFU.chooser.samples(hash) { replayInShadows(hash, weight: ShardState.weight(of: e, unit: tinyLFU.unit)) }
+        if tinyLFU.chooser.samples(hash) { sampled(hash, weight: ShardState.weight(of: e, unit: tinyLFU.unit)) }
     }
 
-    /// Rule 4: a sampled access, replayed in the shadow caches; at the end of a period
-    /// the window may take a new share and admission a new mode.
-    private mutating func replayInShadows(_ hash: UInt64, weight: Int) {
-        if let next = tinyLFU.chooser.record(hash, weight: weight, frequency: tinyLFU.sketch.locator, window: tinyLFU.windowMax),
+    /// Counts an access of `e` in the sketch (rule 1). Once the sketch reports all of
+    /// the key's counters saturated, the entry remembers the sketch's epoch and later
+    /// accesses skip the sketch until the counters are next halved: incrementing
+    /// saturated counters changes nothing, so this only saves the work (on skewed
+    /// traffic, most hits are to such keys).
+    @inline(__always)
+    private mutating func count(_ e: Entry, hash: UInt64) {
+        let epoch = tinyLFU.sketch.epoch
+        if e.sketchEpoch == epoch { return }
+        switch tinyLFU.sketch.increment(hash) {
+        case .counted:
+            break
+        case .saturated:
+            e.sketchEpoch = epoch
+        case .halved:
+            // The epoch counter wrapped: an entry marked 255 halvings ago must not
+            // pass for saturated now.
+            if tinyLFU.sketch.epoch == 1 { forEach { $0.sketchEpoch = 0 } }
+        }
+    }
+
+    /// Rule 4: a sampled access. The chooser's latest decision, if a new one is
+    /// waiting, is applied (the window may take a new share and admission a new mode);
+    /// then the access is left for replay in the shadows once the shard is unlocked
+    /// (``SharedWindowChooser``).
+    private mutating func sampled(_ hash: UInt64, weight: Int) {
+        if let next = tinyLFU.chooser.takeDecision(),
            next.window != tinyLFU.windowMax || next.secondChance != tinyLFU.secondChance {
             tinyLFU.secondChance = next.secondChance
             resizeWindow(to: next.window)
         }
+        tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight, window: tinyLFU.windowMax, chooser: tinyLFU.chooser)
     }
 
     /// Rule 2 when the shard is over budget: the admission duel (and rule 5).

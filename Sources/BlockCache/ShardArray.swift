@@ -95,7 +95,8 @@ final class ShardArray: @unchecked Sendable {
     }
 
     /// Runs `body` on shard `i` under its lock. `body` must not grow the index
-    /// (use ``withShardResizing(_:_:)`` for sets).
+    /// (use ``withShardResizing(_:_:)`` for sets). A shadow replay the access left
+    /// (``SharedWindowChooser``) runs after the lock is released.
     ///
     /// A bclock rather than `Mutex<ShardState>.withLock`: see blockcache_lock.h for
     /// the cost reasons; also, `withLock`'s `inout sending` parameter cannot be handed
@@ -105,7 +106,10 @@ final class ShardArray: @unchecked Sendable {
         let shard = shards[i]
         let lock = Self.lockWord(shard)
         bclock_lock(lock)
-        defer { bclock_unlock(lock) }
-        return body(&shard.pointee.state)
+        let result = body(&shard.pointee.state)
+        let sample = shard.pointee.state.takeSample()
+        bclock_unlock(lock)
+        sample?.replay()
+        return result
     }
 }

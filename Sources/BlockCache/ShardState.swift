@@ -67,11 +67,20 @@ struct ShardState: ~Copyable {
     /// W-TinyLFU's current window share (tests and diagnostics).
     var windowShare: Int { lists.tinyLFU.windowMax }
 
+    /// The sampled access W-TinyLFU left for replay in its shadows, if any (taken:
+    /// the caller replays it after unlocking the shard).
+    @inline(__always)
+    mutating func takeSample() -> SharedWindowChooser.Sample? {
+        guard lists.tinyLFU.pendingSample != nil else { return nil }
+        defer { lists.tinyLFU.pendingSample = nil }
+        return lists.tinyLFU.pendingSample
+    }
+
     #if DEBUG
     /// Fixes the window's share and the admission mode: the chooser is replaced by one
     /// that samples nothing.
     mutating func fixWindowForTesting(_ share: Int, secondChance: Bool = false) {
-        lists.tinyLFU.chooser = WindowChooser(capacity: lists.tinyLFU.capacity, keys: 0)
+        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: lists.tinyLFU.capacity, keys: 0), frequency: nil)
         lists.tinyLFU.secondChance = secondChance
         lists.resizeWindow(to: share)
     }

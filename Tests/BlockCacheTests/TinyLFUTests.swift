@@ -43,6 +43,39 @@ import Testing
         #expect(sketch.frequency(hot) >= 6)
     }
 
+    /// The hit path skips a saturated key's increments (see `PolicyLists.count`): that
+    /// is only right if `.saturated` comes exactly when all four counters reach 15, and
+    /// incrementing such a key then changes nothing until the next halving.
+    @Test func saturationIsReportedExactlyAndLaterIncrementsChangeNothing() {
+        var sketch = FrequencySketch(capacity: 1024, seed: 7)
+        let h = StableHash.hash64("hot")
+        for i in 1...14 {
+            #expect(sketch.increment(h) == .counted)
+            #expect(sketch.frequency(h) == i)
+        }
+        #expect(sketch.increment(h) == .saturated)
+        #expect(sketch.frequency(h) == 15)
+        let size = sketch.size
+        let others = (0..<200).map { sketch.frequency(StableHash.hash64("other\($0)")) }
+        for _ in 0..<100 { #expect(sketch.increment(h) == .saturated) }
+        #expect(sketch.size == size)
+        #expect((0..<200).map { sketch.frequency(StableHash.hash64("other\($0)")) } == others)
+    }
+
+    @Test func theEpochCountsHalvingsAndWrapsAfter255() {
+        var sketch = FrequencySketch(capacity: 8)
+        #expect(sketch.epoch == 1)
+        var halvings = 0, i = 0
+        while halvings < 256 {
+            if sketch.increment(StableHash.hash64("k\(i)")) == .halved {
+                halvings += 1
+                #expect(sketch.epoch == UInt8(halvings % 255 + 1))
+            }
+            i += 1
+        }
+        #expect(sketch.epoch == 2)
+    }
+
     /// A key's four counters are in one 64-byte block: the table must start on a cache
     /// line, or most blocks straddle two lines (and the hit path's prefetch of the
     /// block's first line misses the rest).
@@ -109,7 +142,7 @@ import Testing
 
     @Test func secondChanceMakesTheMainCacheOneLRU() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
-        lists.tinyLFU.chooser = WindowChooser(capacity: 100, keys: 0)
+        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: 100, keys: 0), frequency: nil)
         lists.tinyLFU.secondChance = true
         lists.resizeWindow(to: 10)
         #expect(lists.tinyLFU.protectedMax == 0)
@@ -131,10 +164,45 @@ import Testing
         lists.drain { $0.deallocate() }
     }
 
+    /// An entry remembers the epoch in which its key saturated, and the marks are
+    /// cleared when the epoch counter wraps (or a mark 255 halvings old would skip
+    /// counting a key whose counters were halved since).
+    @Test func saturatedMarksAreSetAndClearedWhenTheEpochWraps() throws {
+        var lists = PolicyLists(policy: .wtinylfu, maxEntries: 8, maxBytes: .max)
+        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: 8, keys: 0), frequency: nil)
+        var entries: [(Entry, UInt64)] = []
+        for i in 0..<8 {
+            let k = Array("k\(i)".utf8)
+            let e = k.withUnsafeBytes { kb in Entry.make(key: kb, value: UnsafeRawBufferPointer(start: nil, count: 0), expiry: 0)! }
+            lists.insert(e, hash: StableHash.hash64(k), charge: ShardState.charge(of: e))
+            entries.append((e, StableHash.hash64(k)))
+        }
+        let (hot, hotHash) = entries[0]
+        #expect(hot.sketchEpoch == 0)
+        for _ in 0..<15 { lists.access(hot, hash: hotHash) }
+        #expect(hot.sketchEpoch == 1 && lists.tinyLFU.sketch.frequency(hotHash) == 15)
+        // Other accesses until the epoch comes round to 1 again: 255 halvings. The hot
+        // key is not accessed meanwhile, so its counters decay to 0, and its mark must go.
+        // (Seven keys cannot all saturate within one epoch of 80 increments, so the
+        // accesses keep counting.)
+        var wrapped = false, i = 0
+        while !wrapped && i < 1_000_000 {
+            let before = lists.tinyLFU.sketch.epoch
+            let (e, h) = entries[1 + i % 7]
+            lists.access(e, hash: h)
+            wrapped = before == 255 && lists.tinyLFU.sketch.epoch == 1
+            i += 1
+        }
+        #expect(wrapped)
+        #expect(lists.tinyLFU.sketch.epoch == 1)
+        #expect(hot.sketchEpoch == 0)
+        lists.drain { $0.deallocate() }
+    }
+
     @Test func windowResizesMoveEntries() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
         #expect(lists.tinyLFU.windowMax == 1)
-        lists.tinyLFU.chooser = WindowChooser(capacity: 100, keys: 0)   // no resizes but ours
+        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: 100, keys: 0), frequency: nil)   // no resizes but ours
         lists.resizeWindow(to: 40)
         #expect(lists.tinyLFU.protectedMax == 48)   // 80% of the 60 left for main
         for i in 0..<100 {
@@ -248,6 +316,27 @@ import Testing
         #expect((0..<1000).allSatisfy { _ in all.samples(rng.next()) })
         let none = WindowChooser(capacity: .max, keys: 0)
         #expect(!(0..<1000).contains { _ in none.samples(rng.next()) })
+    }
+
+    /// `SharedWindowChooser`'s rule 4: a period's decision is published once and
+    /// taken once.
+    @Test func aSharedChoosersDecisionIsTakenOnce() {
+        let sketch = FrequencySketch(capacity: 200, seed: 3)
+        let shared = SharedWindowChooser(WindowChooser(capacity: 200, keys: 200), frequency: sketch.locator)
+        var rng = SplitMix(seed: 8)
+        // Rate 1, a period of 200 sampled accesses.
+        for i in 0..<199 {
+            let h = rng.next()
+            #expect(shared.samples(h))
+            shared.replay(.init(hash: h, weight: 1, window: 2, chooser: shared))
+            if i == 0 { #expect(shared.takeDecision() == nil) }
+        }
+        #expect(shared.takeDecision() == nil)
+        shared.replay(.init(hash: rng.next(), weight: 1, window: 2, chooser: shared))
+        let decision = shared.takeDecision()
+        #expect(decision != nil)
+        #expect(shared.takeDecision() == nil)
+        withExtendedLifetime(sketch) {}
     }
 
     @Test func theWindowMovesAtMostAStepPerPeriod() throws {

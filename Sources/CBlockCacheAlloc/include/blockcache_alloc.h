@@ -62,6 +62,13 @@ void bcmem_table_free(void *p, size_t size);
 /// Starts loading the cache line at `p` (no fault if `p` is not mapped).
 static inline void bcmem_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
+/// A relaxed atomic load and store of an aligned 64-bit word: plain moves on x86-64
+/// and arm64, but defined behaviour when another thread reads the word while this one
+/// writes it (the frequency sketch is written under its shard's lock and read by shadow
+/// replays outside it).
+static inline uint64_t bcmem_load_relaxed(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void bcmem_store_relaxed(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
 /// The number of bytes the allocator really reserves for a request of `size` (asks
 /// jemalloc; the engine uses its own inline copy of the size-class rule).
 size_t bcmem_size_class(size_t size);
