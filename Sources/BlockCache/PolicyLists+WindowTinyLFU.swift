@@ -23,8 +23,8 @@
 ///    ``WindowChooser``: shadow caches with a range of fixed window shares, each in
 ///    both modes, replay a sample of the same accesses (after the shard's lock is
 ///    released, see ``SharedWindowChooser``), and after every period the real cache
-///    takes, at its next sampled access, the mode of the one that hit most, and its
-///    window moves towards that one's share (by at most 1/16 of the budget). Recency-heavy traffic grows the window
+///    takes the mode of the one that hit most, and its window moves towards that
+///    one's share (by at most 1/16 of the budget). Recency-heavy traffic grows the window
 ///    towards plain LRU, frequency-heavy traffic shrinks it.
 /// 5. Second-chance admission (the other mode): a candidate that lost a duel within
 ///    about the last one to two budgets' worth of lost duels (``WindowTinyLFU/rejected``)
@@ -163,17 +163,22 @@ extension PolicyLists {
         }
     }
 
-    /// Rule 4: a sampled access. The chooser's latest decision, if a new one is
-    /// waiting, is applied (the window may take a new share and admission a new mode);
-    /// then the access is left for replay in the shadows once the shard is unlocked
-    /// (``SharedWindowChooser``).
+    /// Rule 4: a sampled access. The chooser's latest decision, if one is still
+    /// waiting, is applied; then the access is left for replay in the shadows once the
+    /// shard is unlocked (``SharedWindowChooser``).
     private mutating func sampled(_ hash: UInt64, weight: Int) {
+        applyChoosersDecision()
+        tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight, window: tinyLFU.windowMax, chooser: tinyLFU.chooser)
+    }
+
+    /// Takes the chooser's latest decision, if a new one is waiting: the window may
+    /// take a new share and admission a new mode.
+    mutating func applyChoosersDecision() {
         if let next = tinyLFU.chooser.takeDecision(),
            next.window != tinyLFU.windowMax || next.secondChance != tinyLFU.secondChance {
             tinyLFU.secondChance = next.secondChance
             resizeWindow(to: next.window)
         }
-        tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight, window: tinyLFU.windowMax, chooser: tinyLFU.chooser)
     }
 
     /// Rule 2 when the shard is over budget: the admission duel (and rule 5).

@@ -109,7 +109,12 @@ final class ShardArray: @unchecked Sendable {
         let result = body(&shard.pointee.state)
         let sample = shard.pointee.state.takeSample()
         bclock_unlock(lock)
-        sample?.replay()
+        if let sample, sample.replay() {
+            // A period ended: its decision, applied now rather than at the next sample.
+            bclock_lock(lock)
+            shard.pointee.state.applyChoosersDecision()
+            bclock_unlock(lock)
+        }
         return result
     }
 }

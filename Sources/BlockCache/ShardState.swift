@@ -76,6 +76,9 @@ struct ShardState: ~Copyable {
         return lists.tinyLFU.pendingSample
     }
 
+    /// Applies W-TinyLFU's window chooser's latest decision, if one is waiting.
+    mutating func applyChoosersDecision() { lists.applyChoosersDecision() }
+
     #if DEBUG
     /// Fixes the window's share and the admission mode: the chooser is replaced by one
     /// that samples nothing.

@@ -17,8 +17,10 @@ import Synchronization
 ///    thinner sample, the shard never waits on them. With one thread, nothing is ever
 ///    dropped.
 /// 4. At the end of a period the replay publishes the next window and admission mode
-///    (``WindowChooser/record(_:weight:frequency:window:)``); the shard applies it at
-///    its next sampled access (rule 1).
+///    (``WindowChooser/record(_:weight:frequency:window:)``), and the replaying thread
+///    locks the shard again to apply it (once a period). Should another thread's
+///    sampled access come first, that one applies it (rule 1); a decision is applied
+///    once.
 ///
 /// The shadows read the shard's frequency sketch while the shard may be writing it:
 /// the sketch's words are relaxed atomics (see ``FrequencySketch``).
@@ -31,8 +33,8 @@ final class SharedWindowChooser: Sendable {
         let window: Int
         let chooser: SharedWindowChooser
 
-        /// Rules 2 and 3.
-        func replay() { chooser.replay(self) }
+        /// Rules 2 and 3; whether a decision was published (rule 4).
+        func replay() -> Bool { chooser.replay(self) }
     }
 
     private let chooser: Mutex<WindowChooser>
@@ -69,13 +71,15 @@ final class SharedWindowChooser: Sendable {
         return (Int(d & (Self.secondChanceFlag - 1)), d & Self.secondChanceFlag != 0)
     }
 
-    /// Replays `sample` in the shadows unless another replay holds the chooser.
-    func replay(_ sample: Sample) {
-        guard let frequency else { return }
-        chooser.withLockIfAvailable { chooser in
-            guard let next = chooser.record(sample.hash, weight: sample.weight, frequency: frequency, window: sample.window) else { return }
+    /// Replays `sample` in the shadows unless another replay holds the chooser;
+    /// returns whether the replay ended a period and published a decision.
+    func replay(_ sample: Sample) -> Bool {
+        guard let frequency else { return false }
+        return chooser.withLockIfAvailable { chooser -> Bool in
+            guard let next = chooser.record(sample.hash, weight: sample.weight, frequency: frequency, window: sample.window) else { return false }
             let window = UInt64(max(0, next.window)) & (Self.secondChanceFlag - 1)
             decision.store(Self.decisionFlag | (next.secondChance ? Self.secondChanceFlag : 0) | window, ordering: .releasing)
-        }
+            return true
+        } ?? false
     }
 }
