@@ -163,19 +163,16 @@ extension PolicyLists {
         }
     }
 
-    /// Rule 4: a sampled access. The chooser's latest decision, if one is still
-    /// waiting, is applied; then the access is left for replay in the shadows once the
-    /// shard is unlocked (``SharedWindowChooser``).
+    /// Rule 4: a sampled access, left for replay in the shadows once the shard is
+    /// unlocked (``SharedWindowChooser``).
     private mutating func sampled(_ hash: UInt64, weight: Int) {
-        applyChoosersDecision()
         tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight, window: tinyLFU.windowMax, chooser: tinyLFU.chooser)
     }
 
-    /// Takes the chooser's latest decision, if a new one is waiting: the window may
-    /// take a new share and admission a new mode.
-    mutating func applyChoosersDecision() {
-        if let next = tinyLFU.chooser.takeDecision(),
-           next.window != tinyLFU.windowMax || next.secondChance != tinyLFU.secondChance {
+    /// Rule 4 at the end of a period: the window may take a new share and admission
+    /// a new mode.
+    mutating func applyChoice(_ next: (window: Int, secondChance: Bool)) {
+        if next.window != tinyLFU.windowMax || next.secondChance != tinyLFU.secondChance {
             tinyLFU.secondChance = next.secondChance
             resizeWindow(to: next.window)
         }

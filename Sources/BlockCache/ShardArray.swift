@@ -109,10 +109,10 @@ final class ShardArray: @unchecked Sendable {
         let result = body(&shard.pointee.state)
         let sample = shard.pointee.state.takeSample()
         bclock_unlock(lock)
-        if let sample, sample.replay() {
-            // A period ended: its decision, applied now rather than at the next sample.
+        if let sample, let choice = sample.replay() {
+            // A period ended.
             bclock_lock(lock)
-            shard.pointee.state.applyChoosersDecision()
+            shard.pointee.state.applyChoice(choice)
             bclock_unlock(lock)
         }
         return result

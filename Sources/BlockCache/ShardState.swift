@@ -76,8 +76,8 @@ struct ShardState: ~Copyable {
         return lists.tinyLFU.pendingSample
     }
 
-    /// Applies W-TinyLFU's window chooser's latest decision, if one is waiting.
-    mutating func applyChoosersDecision() { lists.applyChoosersDecision() }
+    /// Applies a period's choice of W-TinyLFU's window and admission mode.
+    mutating func applyChoice(_ next: (window: Int, secondChance: Bool)) { lists.applyChoice(next) }
 
     #if DEBUG
     /// Fixes the window's share and the admission mode: the chooser is replaced by one
