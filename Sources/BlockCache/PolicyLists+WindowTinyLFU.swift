@@ -19,13 +19,13 @@
 /// 3. The main cache is LRU2: a hit on probation moves the entry to protected, which
 ///    holds at most 80% of the main share; its overflow is demoted to probation.
 ///    A hit in the window moves the entry to the window's head.
-/// 4. The window's share and the admission mode (rule 5) are chosen by
+/// 4. The window's share and the admission mode (rule 5) are chosen by the store's
 ///    ``WindowChooser``: shadow caches with a range of fixed window shares, each in
 ///    both modes, replay a sample of the same accesses (after the shard's lock is
-///    released, see ``SharedWindowChooser``), and after every period the real cache
+///    released, see ``SharedWindowChooser``), and after every period every shard
 ///    takes the mode of the one that hit most, and its window moves towards that
-///    one's share (by at most 1/16 of the budget). Recency-heavy traffic grows the window
-///    towards plain LRU, frequency-heavy traffic shrinks it.
+///    one's share (by at most 1/16 of its budget). Recency-heavy traffic grows the
+///    window towards plain LRU, frequency-heavy traffic shrinks it.
 /// 5. Second-chance admission (the other mode): a candidate that lost a duel within
 ///    about the last one to two budgets' worth of lost duels (``WindowTinyLFU/rejected``)
 ///    is admitted when it is a candidate again, whatever the sketch says; and the main
@@ -48,8 +48,14 @@ struct WindowTinyLFU: ~Copyable {
     var windowMax: Int
     var protectedMax: Int
     var sketch: FrequencySketch
-    /// Chooses the window and the admission mode (rule 4); replaced only by tests.
-    var chooser: SharedWindowChooser
+    /// The budget in keys (for a byte budget, an estimate at 64 bytes a key); 0 when
+    /// unbounded.
+    let keys: Int
+    /// The store's chooser's sampling threshold (rule 4), set by ``ShardArray``; 0 (the
+    /// default) samples nothing.
+    var samplingThreshold: UInt64 = 0
+    /// Whether the window and the mode are fixed (tests): rule 4's choices are ignored.
+    var choiceFixed = false
     /// A sampled access left for `ShardArray.withShard` to replay once the shard is
     /// unlocked (``SharedWindowChooser``); nil when there is none. A second sampled
     /// access within one locked section replaces the first (the first is dropped).
@@ -74,12 +80,10 @@ struct WindowTinyLFU: ~Copyable {
         }
         // The sketch is sized in keys: an entry budget is one; a byte budget is
         // turned into keys assuming about 64 bytes an entry.
-        let keys = unit == .entries ? capacity : unit == .bytes ? max(1, capacity / 64) : 1
+        keys = unit == .entries ? capacity : unit == .bytes ? max(1, capacity / 64) : 0
         var rng = SystemRandomNumberGenerator()
-        sketch = FrequencySketch(capacity: keys, seed: unit == .unbounded ? 0 : rng.next())
-        chooser = SharedWindowChooser(WindowChooser(capacity: capacity, keys: unit == .unbounded ? 0 : keys),
-                                      frequency: unit == .unbounded ? nil : sketch.locator)
-        rejected = GhostFilter(capacity: unit == .unbounded ? 1 : keys)
+        sketch = FrequencySketch(capacity: max(1, keys), seed: unit == .unbounded ? 0 : rng.next())
+        rejected = GhostFilter(capacity: max(1, keys))
         if unit == .unbounded {
             windowMax = .max
             protectedMax = .max
@@ -122,7 +126,9 @@ extension PolicyLists {
         while weight(window) > tinyLFU.windowMax, !mainIsFull, let t = window.tail {
             move(t, from: .window, to: .probation)
         }
-        if tinyLFU.chooser.samples(hash) { sampled(hash, weight: tinyLFU.unit == .entries ? 1 : charge) }
+        if WindowChooser.samples(hash, threshold: tinyLFU.samplingThreshold) {
+            sampled(hash, weight: tinyLFU.unit == .entries ? 1 : charge)
+        }
     }
 
     /// Rules 3 and 5, and the sketch's count of the hit.
@@ -139,7 +145,9 @@ extension PolicyLists {
         case .protected:
             protected.moveToHead(e)
         }
-        if tinyLFU.chooser.samples(hash) { sampled(hash, weight: ShardState.weight(of: e, unit: tinyLFU.unit)) }
+        if WindowChooser.samples(hash, threshold: tinyLFU.samplingThreshold) {
+            sampled(hash, weight: ShardState.weight(of: e, unit: tinyLFU.unit))
+        }
     }
 
     /// Counts an access of `e` in the sketch (rule 1). Once the sketch reports all of
@@ -166,15 +174,21 @@ extension PolicyLists {
     /// Rule 4: a sampled access, left for replay in the shadows once the shard is
     /// unlocked (``SharedWindowChooser``).
     private mutating func sampled(_ hash: UInt64, weight: Int) {
-        tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight, window: tinyLFU.windowMax, chooser: tinyLFU.chooser)
+        tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight)
     }
 
-    /// Rule 4 at the end of a period: the window may take a new share and admission
-    /// a new mode.
-    mutating func applyChoice(_ next: (window: Int, secondChance: Bool)) {
-        if next.window != tinyLFU.windowMax || next.secondChance != tinyLFU.secondChance {
-            tinyLFU.secondChance = next.secondChance
-            resizeWindow(to: next.window)
+    /// Rule 4 at the end of a period: admission takes the chosen mode, and the window
+    /// moves towards the chosen share by at most ``WindowChooser/maximumStep`` of the
+    /// budget.
+    mutating func applyChoice(_ chosen: WindowChooser.Configuration) {
+        guard tinyLFU.unit != .unbounded, !tinyLFU.choiceFixed else { return }
+        let window = tinyLFU.windowMax
+        let target = WindowTinyLFU.share(chosen.windowShare, of: tinyLFU.capacity)
+        let step = max(1, Int(WindowChooser.maximumStep * Double(tinyLFU.capacity)))
+        let next = window + max(-step, min(step, target - window))
+        if next != window || chosen.secondChance != tinyLFU.secondChance {
+            tinyLFU.secondChance = chosen.secondChance
+            resizeWindow(to: next)
         }
     }
 

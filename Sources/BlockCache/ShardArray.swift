@@ -7,6 +7,9 @@ import CBlockCacheAlloc
 ///
 /// A class so that the store and its sweeper thread can share it; the shards are
 /// reached through raw pointers so that the hit path does no reference counting.
+///
+/// It also owns the store's W-TinyLFU window chooser (one for all the shards, see
+/// ``WindowChooser``), whose shadows read the shards' sketches.
 final class ShardArray: @unchecked Sendable {
     /// Each shard's block: its lock word (a bclock, see blockcache_lock.h) at
     /// offset 0, which protects `state`, then the `Shard` at ``shardOffset``.
@@ -29,11 +32,19 @@ final class ShardArray: @unchecked Sendable {
     static let shardOffset = 8
 
     let count: Int
+    /// A key's shard is the top log2(count) bits of its hash: ``index(_:)``.
+    let shift: UInt64
     private let shards: UnsafeMutablePointer<UnsafeMutablePointer<Shard>>
+    /// The store's W-TinyLFU window chooser; nil for the other policies and for an
+    /// unbounded store.
+    let chooser: SharedWindowChooser?
 
-    /// `budgets[i]` is shard i's (maxEntries, maxBytes), Int.max for unlimited.
+    /// `budgets[i]` is shard i's (maxEntries, maxBytes), Int.max for unlimited; their
+    /// number must be a power of two.
     init(policy: EvictionPolicy, budgets: [(entries: Int, bytes: Int)]) {
         count = budgets.count
+        precondition(count > 0 && count & (count - 1) == 0, "the shard count must be a power of two")
+        shift = UInt64(64 - count.trailingZeroBitCount)
         shards = .allocate(capacity: count)
         let size = (Self.shardOffset + MemoryLayout<Shard>.stride + Self.shardAlignment - 1)
             / Self.shardAlignment * Self.shardAlignment
@@ -43,8 +54,40 @@ final class ShardArray: @unchecked Sendable {
             let p = (raw + Self.shardOffset).bindMemory(to: Shard.self, capacity: 1)
             p.initialize(to: Shard(state: ShardState(policy: policy, maxEntries: budgets[i].entries, maxBytes: budgets[i].bytes)))
             shards[i] = p
-            publishTable(p, p.pointee.state.table)
+            Self.publishTable(p, p.pointee.state.table)
         }
+        chooser = Self.makeChooser(shards, count: count, shift: shift)
+        if let chooser {
+            for i in 0..<count { shards[i].pointee.state.setSamplingThreshold(chooser.threshold) }
+        }
+    }
+
+    /// One chooser for the whole store, sized to the sum of the shards' budgets; nil
+    /// unless every shard is a bounded W-TinyLFU shard.
+    private static func makeChooser(_ shards: UnsafeMutablePointer<UnsafeMutablePointer<Shard>>, count: Int, shift: UInt64) -> SharedWindowChooser? {
+        var capacity = 0, keys = 0
+        var sketches: [FrequencySketch.Locator] = []
+        for i in 0..<count {
+            guard let budget = shards[i].pointee.state.tinyLFUBudget, let sketch = shards[i].pointee.sketch else { return nil }
+            // Saturating sums: a byte budget may be close to Int.max.
+            let c = capacity.addingReportingOverflow(budget.capacity), k = keys.addingReportingOverflow(budget.keys)
+            capacity = c.overflow ? .max : c.partialValue
+            keys = k.overflow ? .max : k.partialValue
+            sketches.append(sketch)
+        }
+        return SharedWindowChooser(WindowChooser(capacity: capacity, keys: keys),
+                                   frequency: WindowChooser.Frequencies(sketches: sketches, shardShift: shift))
+    }
+
+    /// The shard that holds a key with this hash.
+    @inline(__always)
+    func index(_ hash: UInt64) -> Int { Self.index(hash, shift: shift) }
+
+    /// The shard rule: the top bits of the hash (`shift` is 64 for one shard, and a
+    /// shift by 64 gives 0).
+    @inline(__always)
+    static func index(_ hash: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash >> shift)
     }
 
     deinit {
@@ -69,7 +112,7 @@ final class ShardArray: @unchecked Sendable {
         if let sketch = shard.pointee.sketch { bcmem_prefetch(sketch.address(hash)) }
     }
 
-    private func publishTable(_ shard: UnsafeMutablePointer<Shard>, _ table: (address: UInt, mask: UInt)) {
+    private static func publishTable(_ shard: UnsafeMutablePointer<Shard>, _ table: (address: UInt, mask: UInt)) {
         let (address, mask) = table
         if shard.pointee.tableAddress.load(ordering: .relaxed) != address {
             shard.pointee.tableAddress.store(address, ordering: .relaxed)
@@ -89,7 +132,7 @@ final class ShardArray: @unchecked Sendable {
     func withShardResizing<R>(_ i: Int, _ body: (inout ShardState) -> R) -> R {
         let shard = shards[i]
         return withShard(i) { state in
-            defer { publishTable(shard, state.table) }
+            defer { Self.publishTable(shard, state.table) }
             return body(&state)
         }
     }
@@ -109,12 +152,20 @@ final class ShardArray: @unchecked Sendable {
         let result = body(&shard.pointee.state)
         let sample = shard.pointee.state.takeSample()
         bclock_unlock(lock)
-        if let sample, let choice = sample.replay() {
-            // A period ended.
+        if let sample { replay(sample) }
+        return result
+    }
+
+    /// ``SharedWindowChooser``'s rules 2 to 4: replays a sample and, when that ends a
+    /// period, applies the choice to every shard in turn, under its lock.
+    @inline(never)
+    private func replay(_ sample: SharedWindowChooser.Sample) {
+        guard let chosen = chooser?.replay(sample) else { return }
+        for i in 0..<count {
+            let lock = Self.lockWord(shards[i])
             bclock_lock(lock)
-            shard.pointee.state.applyChoice(choice)
+            shards[i].pointee.state.applyChoice(chosen)
             bclock_unlock(lock)
         }
-        return result
     }
 }

@@ -77,13 +77,23 @@ struct ShardState: ~Copyable {
     }
 
     /// Applies a period's choice of W-TinyLFU's window and admission mode.
-    mutating func applyChoice(_ next: (window: Int, secondChance: Bool)) { lists.applyChoice(next) }
+    mutating func applyChoice(_ chosen: WindowChooser.Configuration) { lists.applyChoice(chosen) }
+
+    /// W-TinyLFU's budget, in its unit and in keys, for the store's window chooser; nil
+    /// for the other policies and for an unbounded shard (which never samples).
+    var tinyLFUBudget: (capacity: Int, keys: Int)? {
+        lists.policy == .wtinylfu && lists.tinyLFU.unit != .unbounded ? (lists.tinyLFU.capacity, lists.tinyLFU.keys) : nil
+    }
+
+    /// Makes W-TinyLFU sample the keys the store's chooser samples.
+    mutating func setSamplingThreshold(_ threshold: UInt64) { lists.tinyLFU.samplingThreshold = threshold }
 
     #if DEBUG
-    /// Fixes the window's share and the admission mode: the chooser is replaced by one
-    /// that samples nothing.
+    /// Fixes the window's share and the admission mode: the shard samples nothing and
+    /// ignores the store chooser's choices.
     mutating func fixWindowForTesting(_ share: Int, secondChance: Bool = false) {
-        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: lists.tinyLFU.capacity, keys: 0), frequency: nil)
+        lists.tinyLFU.samplingThreshold = 0
+        lists.tinyLFU.choiceFixed = true
         lists.tinyLFU.secondChance = secondChance
         lists.resizeWindow(to: share)
     }

@@ -25,7 +25,6 @@ public final class Store: Sendable {
     /// The number of shards in use.
     public let shardCount: Int
     let shards: ShardArray
-    private let shardShift: UInt64
     let sweeper: Sweeper?
     private let sweeperStarted = Atomic<Bool>(false)
 
@@ -37,7 +36,6 @@ public final class Store: Sendable {
         let n = try configuration.resolvedShardCount(cpus: Self.cpuCount)
         self.configuration = configuration
         shardCount = n
-        shardShift = UInt64(64 - n.trailingZeroBitCount)
         func split(_ total: UInt64, _ i: Int) -> Int {
             guard total != 0 else { return .max }
             let share = total / UInt64(n) + (UInt64(i) < total % UInt64(n) ? 1 : 0)
@@ -203,7 +201,7 @@ public final class Store: Sendable {
 
     @inline(__always)
     private func shardIndex(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: hash >> shardShift)
+        shards.index(hash)
     }
 
     @inline(__always)

@@ -12,21 +12,30 @@
 /// from its own move), the shadows compare every candidate share on the same requests
 /// at once, so the window can jump straight to the right share.
 ///
+/// One chooser serves a whole store (``ShardArray`` owns it; Caffeine likewise has one
+/// climber per cache): the shards are hash partitions of the same traffic, so a shadow
+/// with the sampled share of the store's budget models each of them, and the store
+/// replays its sample once instead of once per shard (a shard's own chooser would need
+/// the same sample rate of the shard's traffic, so S shards would replay S times as
+/// many accesses for S equally good choices).
+///
 /// Rules, exactly:
 /// 1. A key is sampled when `mix(hash) >> 40` (24 bits) is below `threshold`; the
-///    sampling rate is the shadow's keys over the shard's (``miniatureKeys(_:)``; 1 in
-///    a shard of up to 256 keys).
-/// 2. Every access the shard's policy sees (a hit, an insert, a replacement) of a
+///    sampling rate is the shadow's keys over the store's (``miniatureKeys(_:)``; 1 in
+///    a store of up to 256 keys).
+/// 2. Every access a shard's policy sees (a hit, an insert, a replacement) of a
 ///    sampled key is replayed in every shadow, after the shard's sketch has counted
 ///    it. Shadows follow the real cache's W-TinyLFU rules (window, admission duel
-///    against probation's tail using the shard's own sketch, second chance with a ghost
-///    filter of their own, probation and protected) with a fixed configuration each;
-///    deletions are not replayed (the stale shadow entry ages out).
+///    against probation's tail using the sketch of the shard that holds each key,
+///    second chance with a ghost filter of their own, probation and protected) with a
+///    fixed configuration each; deletions are not replayed (the stale shadow entry
+///    ages out).
 /// 3. Each shadow counts its hits. After a period of as many sampled accesses as a
 ///    shadow holds keys, every shadow's score becomes `score × decay + hits of the
 ///    period`; the shadow with the highest score is chosen (near-ties keep the current
-///    choice): the real cache takes its admission mode at once, and the real window
-///    moves towards its share by at most ``maximumStep`` of the budget.
+///    choice), and every shard applies it (``WindowTinyLFU``, rule 4): it takes its
+///    admission mode at once, and its window moves towards its share by at most
+///    ``maximumStep`` of the shard's budget.
 struct WindowChooser: ~Copyable {
     /// Window shares the shadows try, as fractions of the budget. Both ends matter: no
     /// window at all is best on loops, an all-window cache (LRU) on recency.
@@ -38,16 +47,16 @@ struct WindowChooser: ~Copyable {
     /// Index in ``configurations`` of the real cache's first one: a 1% window with
     /// plain admission, as Caffeine starts.
     static let initialChoice = 1
-    /// A shadow holds an eighth of the shard's keys, but at least ``minimumMiniatureKeys``
-    /// (all of them in a smaller shard) and at most ``maximumMiniatureKeys``. A shadow
+    /// A shadow holds an eighth of the store's keys, but at least ``minimumMiniatureKeys``
+    /// (all of them in a smaller store) and at most ``maximumMiniatureKeys``. A shadow
     /// key costs about 37 bytes (33 in its lists and table, 4 in its ghost filter), so
-    /// the twelve shadows cost at most 56 bytes per key of budget from 2,048 keys a
-    /// shard up, and 4.4 bytes at 100,000.
+    /// the twelve shadows of a store cost at most 56 bytes per key of budget from 2,048
+    /// keys up, 4.4 bytes at 100,000, and 450 KB at most.
     static let minimumMiniatureKeys = 256
     static let maximumMiniatureKeys = 1024
     /// Weight of the past in a shadow's score, per period.
     static let decay = 0.9
-    /// The real window moves at most this share of the budget per period towards the
+    /// A shard's window moves at most this share of its budget per period towards the
     /// chosen share: a sudden large change costs more than the shadows (which never
     /// change) predict, because the entries it moves arrive in a list shaped for the
     /// other share (measured on arc-p3 at 200k: a jump from 99% to 30% lost 10 points
@@ -55,8 +64,6 @@ struct WindowChooser: ~Copyable {
     static let maximumStep = 0.0625
 
     private var minis: [MiniCache] = []
-    /// The shard's budget, in its unit.
-    let capacity: Int
     /// Sampled when `mix(hash) >> 40` is below this (0: nothing is sampled).
     let threshold: UInt64
     /// Sampled accesses per period.
@@ -64,21 +71,20 @@ struct WindowChooser: ~Copyable {
     private var accessesInPeriod = 0
     private var scores: [Double]
     private var hits: [Int]
-    /// Index in ``configurations`` of the chosen one (the real window moves towards its
-    /// share).
+    /// Index in ``configurations`` of the chosen one (the shards' windows move towards
+    /// its share).
     private var choice = WindowChooser.initialChoice
 
-    /// Keys a shadow holds for a shard of `keys` keys.
+    /// Keys a shadow holds for a store of `keys` keys.
     static func miniatureKeys(_ keys: Int) -> Int {
         min(keys, max(minimumMiniatureKeys, min(maximumMiniatureKeys, keys / 8)))
     }
 
     /// - Parameters:
-    ///   - capacity: the shard's budget in its unit (entries or bytes).
+    ///   - capacity: the store's budget in its unit (entries or bytes).
     ///   - keys: the budget in keys (for a byte budget, an estimate); 0 for an
-    ///     unbounded shard, which needs no window and samples nothing.
+    ///     unbounded store, which needs no window and samples nothing.
     init(capacity: Int, keys: Int) {
-        self.capacity = capacity
         scores = Array(repeating: 0, count: Self.configurations.count)
         hits = Array(repeating: 0, count: Self.configurations.count)
         guard keys > 0 else {
@@ -111,8 +117,8 @@ struct WindowChooser: ~Copyable {
     }
 
     /// Rules 2 and 3: replays one access of a sampled key. At the end of a period,
-    /// returns the real cache's next window (in the budget's unit) and admission rule.
-    mutating func record(_ hash: UInt64, weight: Int, frequency: FrequencySketch.Locator, window: Int) -> (window: Int, secondChance: Bool)? {
+    /// returns the configuration the shards take (``WindowTinyLFU``, rule 4).
+    mutating func record(_ hash: UInt64, weight: Int, frequency: Frequencies) -> Configuration? {
         for i in minis.indices where minis[i].access(hash, weight: weight, frequency: frequency) {
             hits[i] += 1
         }
@@ -125,10 +131,7 @@ struct WindowChooser: ~Copyable {
         }
         // Near-ties keep the current choice.
         for i in scores.indices where scores[i] > scores[choice] + 0.5 { choice = i }
-        let chosen = Self.configurations[choice]
-        let target = WindowTinyLFU.share(chosen.windowShare, of: capacity)
-        let step = max(1, Int(Self.maximumStep * Double(capacity)))
-        return (window + max(-step, min(step, target - window)), chosen.secondChance)
+        return Self.configurations[choice]
     }
 }
 
@@ -142,6 +145,20 @@ extension WindowChooser {
         /// the main cache one LRU list (no protected part). See
         /// `PolicyLists+WindowTinyLFU.swift`, rules 2 and 3.
         let secondChance: Bool
+    }
+
+    /// Where the shadows read a key's frequency: in the sketch of the shard that holds
+    /// the key (every shard's sketch counts its own keys' accesses alike, so
+    /// frequencies from two shards compare as from one).
+    struct Frequencies: Sendable {
+        /// Shard i's sketch.
+        let sketches: [FrequencySketch.Locator]
+        /// The store's shard rule (``ShardArray/index(_:shift:)``).
+        let shardShift: UInt64
+
+        func frequency(_ hash: UInt64) -> Int {
+            sketches[ShardArray.index(hash, shift: shardShift)].frequency(hash)
+        }
     }
 }
 
@@ -255,7 +272,7 @@ struct MiniCache {
     }
 
     /// Replays one access; returns whether it hit.
-    mutating func access(_ hash: UInt64, weight: Int, frequency: FrequencySketch.Locator) -> Bool {
+    mutating func access(_ hash: UInt64, weight: Int, frequency: WindowChooser.Frequencies) -> Bool {
         let (s, found) = find(hash)
         if found >= 0 {
             switch list[Int(found)] {
@@ -292,7 +309,7 @@ struct MiniCache {
         return false
     }
 
-    private mutating func victim(keeping keep: Int32, frequency: FrequencySketch.Locator) -> Int32? {
+    private mutating func victim(keeping keep: Int32, frequency: WindowChooser.Frequencies) -> Int32? {
         while lists[1].weight > windowMax, lists[1].tail >= 0, lists[1].tail != keep {
             let candidate = lists[1].tail
             let v = lists[2].tail >= 0 ? lists[2].tail : lists[3].tail

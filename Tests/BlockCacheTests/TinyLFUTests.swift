@@ -142,7 +142,6 @@ import Testing
 
     @Test func secondChanceMakesTheMainCacheOneLRU() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
-        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: 100, keys: 0), frequency: nil)
         lists.tinyLFU.secondChance = true
         lists.resizeWindow(to: 10)
         #expect(lists.tinyLFU.protectedMax == 0)
@@ -169,7 +168,6 @@ import Testing
     /// counting a key whose counters were halved since).
     @Test func saturatedMarksAreSetAndClearedWhenTheEpochWraps() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 8, maxBytes: .max)
-        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: 8, keys: 0), frequency: nil)
         var entries: [(Entry, UInt64)] = []
         for i in 0..<8 {
             let k = Array("k\(i)".utf8)
@@ -202,7 +200,6 @@ import Testing
     @Test func windowResizesMoveEntries() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
         #expect(lists.tinyLFU.windowMax == 1)
-        lists.tinyLFU.chooser = SharedWindowChooser(WindowChooser(capacity: 100, keys: 0), frequency: nil)   // no resizes but ours
         lists.resizeWindow(to: 40)
         #expect(lists.tinyLFU.protectedMax == 48)   // 80% of the 60 left for main
         for i in 0..<100 {
@@ -282,6 +279,7 @@ import Testing
         let window = WindowTinyLFU.share(share, of: capacity)
         s.shards.withShard(0) { $0.fixWindowForTesting(window, secondChance: secondChance) }
         let locator = try #require(s.shards.withShard(0) { $0.sketchLocator })
+        let frequencies = WindowChooser.Frequencies(sketches: [locator], shardShift: s.shards.shift)
         let configuration = WindowChooser.Configuration(windowShare: share, secondChance: secondChance)
         var mini = MiniCache(capacity: capacity, keyBudget: capacity, configuration: configuration, maxNodes: capacity + 1)
         #expect(mini.windowMax == window)
@@ -290,7 +288,7 @@ import Testing
             let key = bytes("\(k)")
             let hit = try s.get(key) != nil
             if !hit { try s.set(key, []) }
-            if mini.access(StableHash.hash64(key), weight: 1, frequency: locator) != hit { disagreements += 1 }
+            if mini.access(StableHash.hash64(key), weight: 1, frequency: frequencies) != hit { disagreements += 1 }
             if hit { hits += 1 }
         }
         #expect(disagreements == 0, "\(disagreements) of 40,000 requests")
@@ -322,17 +320,40 @@ import Testing
     /// ends it, and from no other.
     @Test func aSharedChooserReturnsAChoiceOncePerPeriod() {
         let sketch = FrequencySketch(capacity: 200, seed: 3)
-        let shared = SharedWindowChooser(WindowChooser(capacity: 200, keys: 200), frequency: sketch.locator)
+        let shared = SharedWindowChooser(WindowChooser(capacity: 200, keys: 200),
+                                         frequency: .init(sketches: [sketch.locator], shardShift: 64))
         var rng = SplitMix(seed: 8)
         // Rate 1, a period of 200 sampled accesses.
         for _ in 0..<199 {
             let h = rng.next()
             #expect(shared.samples(h))
-            #expect(shared.replay(.init(hash: h, weight: 1, window: 2, chooser: shared)) == nil)
+            #expect(shared.replay(.init(hash: h, weight: 1)) == nil)
         }
-        #expect(shared.replay(.init(hash: rng.next(), weight: 1, window: 2, chooser: shared)) != nil)
-        #expect(shared.replay(.init(hash: rng.next(), weight: 1, window: 2, chooser: shared)) == nil)
+        #expect(shared.replay(.init(hash: rng.next(), weight: 1)) != nil)
+        #expect(shared.replay(.init(hash: rng.next(), weight: 1)) == nil)
         withExtendedLifetime(sketch) {}
+    }
+
+    /// One chooser serves the whole store: it samples at the store's rate (not a
+    /// shard's), and every shard takes each period's choice at the same moment, so
+    /// shards of equal budgets always have equal windows (with a chooser per shard,
+    /// periods end at different moments in different shards).
+    @Test func oneChooserServesEveryShard() throws {
+        let capacity = 4000
+        let s = try Store(StoreConfiguration(policy: .wtinylfu, maxEntries: UInt64(capacity), shards: 4, sweepIntervalMilliseconds: -1))
+        let chooser = try #require(s.shards.chooser)
+        #expect(chooser.threshold == WindowChooser(capacity: capacity, keys: capacity).threshold)
+        #expect(chooser.threshold != WindowChooser(capacity: capacity / 4, keys: capacity / 4).threshold)
+        // Recency traffic (each key read again 1,200 new keys later) grows the window.
+        var looks: [[Int]] = []
+        for i in 0..<80_000 {
+            let k = i % 2 == 0 ? i / 2 : i / 2 - 1200
+            if try s.get(bytes("\(k)")) == nil { try s.set(bytes("\(k)"), []) }
+            if i % 100 == 0 { looks.append((0..<4).map { j in s.shards.withShard(j) { $0.windowShare } }) }
+        }
+        for look in looks { #expect(Set(look).count == 1, "\(look)") }
+        #expect(looks.last![0] > looks.first![0] + 100, "\(looks.map { $0[0] })")
+        #expect(s.checkInvariants() == nil)
     }
 
     @Test func theWindowMovesAtMostAStepPerPeriod() throws {
