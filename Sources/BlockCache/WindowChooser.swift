@@ -51,7 +51,7 @@ struct WindowChooser: ~Copyable {
     /// (all of them in a smaller store) and at most ``maximumMiniatureKeys``. A shadow
     /// key costs about 37 bytes (33 in its lists and table, 4 in its ghost filter), so
     /// the twelve shadows of a store cost at most 56 bytes per key of budget from 2,048
-    /// keys up, 4.4 bytes at 100,000, and 450 KB at most.
+    /// keys up, 4.4 bytes at 100,000, and about 455 KB at most (1,025 nodes a shadow).
     static let minimumMiniatureKeys = 256
     static let maximumMiniatureKeys = 1024
     /// Weight of the past in a shadow's score, per period.
