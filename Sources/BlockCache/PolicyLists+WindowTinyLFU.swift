@@ -179,9 +179,9 @@ extension PolicyLists {
 
     /// Rule 4 at the end of a period: admission takes the chosen mode, and the window
     /// moves towards the chosen share by at most ``WindowChooser/maximumStep`` of the
-    /// budget.
+    /// budget. (Only bounded shards have a chooser, so only they get here.)
     mutating func applyChoice(_ chosen: WindowChooser.Configuration) {
-        guard tinyLFU.unit != .unbounded, !tinyLFU.choiceFixed else { return }
+        guard !tinyLFU.choiceFixed else { return }
         let window = tinyLFU.windowMax
         let target = WindowTinyLFU.share(chosen.windowShare, of: tinyLFU.capacity)
         let step = max(1, Int(WindowChooser.maximumStep * Double(tinyLFU.capacity)))

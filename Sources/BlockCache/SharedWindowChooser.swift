@@ -6,8 +6,8 @@ import Synchronization
 /// them). ``ShardArray`` owns it; every W-TinyLFU shard of the store feeds it.
 ///
 /// The protocol, exactly:
-/// 1. Under a shard's lock, W-TinyLFU tests ``samples(_:)`` (the shard keeps a copy of
-///    the threshold); for a sampled access it leaves a ``Sample`` (the key's hash and
+/// 1. Under a shard's lock, W-TinyLFU tests ``WindowChooser/samples(_:threshold:)``
+///    with its copy of ``threshold``; for a sampled access it leaves a ``Sample`` (the key's hash and
 ///    its weight) in the shard.
 /// 2. `ShardArray.withShard` takes the sample before it unlocks the shard, and
 ///    replays it (``replay(_:)``) after.
@@ -30,7 +30,8 @@ final class SharedWindowChooser: Sendable {
     }
 
     private let chooser: Mutex<WindowChooser>
-    /// The sampling threshold (``WindowChooser/samples(_:)``), readable without the lock.
+    /// The sampling threshold (``WindowChooser/samples(_:threshold:)``), readable
+    /// without the lock; each shard keeps a copy.
     let threshold: UInt64
     /// Where the shards' sketches are (the shadows duel with their frequencies).
     private let frequency: WindowChooser.Frequencies
@@ -39,12 +40,6 @@ final class SharedWindowChooser: Sendable {
         threshold = chooser.threshold
         self.frequency = frequency
         self.chooser = Mutex(chooser)
-    }
-
-    /// ``WindowChooser/samples(_:)``, without the lock.
-    @inline(__always)
-    func samples(_ hash: UInt64) -> Bool {
-        WindowChooser.samples(hash, threshold: threshold)
     }
 
     /// Replays `sample` in the shadows unless another replay holds the chooser; at the

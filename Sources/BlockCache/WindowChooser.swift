@@ -107,10 +107,7 @@ struct WindowChooser: ~Copyable {
         }
     }
 
-    /// Rule 1.
-    @inline(__always)
-    func samples(_ hash: UInt64) -> Bool { Self.samples(hash, threshold: threshold) }
-
+    /// Rule 1: whether a key with this hash is sampled by a chooser with this threshold.
     @inline(__always)
     static func samples(_ hash: UInt64, threshold: UInt64) -> Bool {
         (hash &* 0x9E37_79B9_7F4A_7C15) >> 40 < threshold

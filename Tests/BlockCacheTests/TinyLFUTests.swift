@@ -303,7 +303,7 @@ import Testing
         var rng = SplitMix(seed: 5)
         let n = 400_000
         var sampled = 0
-        for _ in 0..<n where chooser.samples(rng.next()) { sampled += 1 }
+        for _ in 0..<n where WindowChooser.samples(rng.next(), threshold: chooser.threshold) { sampled += 1 }
         let rate = Double(sampled) / Double(n)
         #expect(abs(rate - 0.01024) < 0.001, "sampled \(rate)")
         // Small shards are not sampled down; large ones hold 1/8 up to 1,024 keys.
@@ -311,9 +311,9 @@ import Testing
         #expect(WindowChooser.miniatureKeys(1000) == 256)
         #expect(WindowChooser.miniatureKeys(4000) == 500)
         let all = WindowChooser(capacity: 200, keys: 200)
-        #expect((0..<1000).allSatisfy { _ in all.samples(rng.next()) })
+        #expect((0..<1000).allSatisfy { _ in WindowChooser.samples(rng.next(), threshold: all.threshold) })
         let none = WindowChooser(capacity: .max, keys: 0)
-        #expect(!(0..<1000).contains { _ in none.samples(rng.next()) })
+        #expect(!(0..<1000).contains { _ in WindowChooser.samples(rng.next(), threshold: none.threshold) })
     }
 
     /// `SharedWindowChooser`'s rule 4: a period's choice comes from the replay that
@@ -326,7 +326,7 @@ import Testing
         // Rate 1, a period of 200 sampled accesses.
         for _ in 0..<199 {
             let h = rng.next()
-            #expect(shared.samples(h))
+            #expect(WindowChooser.samples(h, threshold: shared.threshold))
             #expect(shared.replay(.init(hash: h, weight: 1)) == nil)
         }
         #expect(shared.replay(.init(hash: rng.next(), weight: 1)) != nil)
