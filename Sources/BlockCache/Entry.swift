@@ -5,9 +5,11 @@
 ///          0     8  prev   (pointer bits; the policy list this entry is on)
 ///          8     8  next
 ///         16     2  key length (keys are at most 65,535 bytes)
-///         18     1  flags (hasExpiry, and which policy list holds the entry)
-///         19     1  sketch epoch (W-TinyLFU: the key's counters are saturated in
-///                   this epoch of the shard's sketch; 0: not known to be)
+///         18     1  flags: bit 0 hasExpiry, bits 1-2 which policy list holds the
+///                   entry, bits 3-7 the sketch epoch (W-TinyLFU: the key's counters
+///                   are saturated in this epoch of the shard's sketch, 1-31; 0: not
+///                   known to be)
+///         19     1  last access time (W-TinyLFU: the shard's clock in ticks, mod 256)
 ///         20     4  value length
 ///         24    [8] expiry deadline, monotonic ms (only when hasExpiry)
 ///      24/32     *  key bytes, then value bytes
@@ -28,6 +30,8 @@ struct Entry: Equatable {
     static let flagHasExpiry: UInt8 = 1 << 0
     static let flagProtected: UInt8 = 1 << 1
     static let flagWindow: UInt8 = 1 << 2
+    /// The sketch epoch's place in `flags` (bits 3-7).
+    static let epochShift: UInt8 = 3
 
     @inline(__always) init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
 
@@ -87,9 +91,15 @@ struct Entry: Equatable {
         get { raw.load(fromByteOffset: 18, as: UInt8.self) }
         nonmutating set { raw.storeBytes(of: newValue, toByteOffset: 18, as: UInt8.self) }
     }
-    /// The ``FrequencySketch/epoch`` in which W-TinyLFU found this key's counters all
-    /// saturated (so counting another access would change nothing); 0 when it has not.
+    /// The ``FrequencySketch/epoch`` (1-31) in which W-TinyLFU found this key's counters
+    /// all saturated (so counting another access would change nothing); 0 when it has not.
     @inline(__always) var sketchEpoch: UInt8 {
+        get { flags >> Entry.epochShift }
+        nonmutating set { flags = (flags & ((1 << Entry.epochShift) - 1)) | (newValue << Entry.epochShift) }
+    }
+    /// When W-TinyLFU last saw this entry accessed: its shard's clock, in ticks, mod 256
+    /// (``WindowTinyLFU``, rule 1).
+    @inline(__always) var accessTime: UInt8 {
         get { raw.load(fromByteOffset: 19, as: UInt8.self) }
         nonmutating set { raw.storeBytes(of: newValue, toByteOffset: 19, as: UInt8.self) }
     }

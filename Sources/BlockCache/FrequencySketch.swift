@@ -100,15 +100,19 @@ struct FrequencySketch: ~Copyable {
         /// that remembers this may skip it.
         case saturated
         /// Counted, and the counters were halved (aging): ``epoch`` moved on. After
-        /// 255 halvings it comes back to a value it had before, so whatever a caller
-        /// remembered of an epoch must be forgotten when this comes with
+        /// ``epochs`` halvings it comes back to a value it had before, so whatever a
+        /// caller remembered of an epoch must be forgotten when this comes with
         /// ``epoch`` == 1.
         case halved
     }
 
+    /// How many epochs there are before the numbering starts again (an entry keeps its
+    /// epoch in 5 bits of its header, see ``Entry``).
+    static let epochs: UInt8 = 31
+
     /// Which aging period the counters are in: 1 at first, one more after every
-    /// halving, back to 1 after 255. While it stays the same, no counter decreases,
-    /// so a key found saturated stays saturated.
+    /// halving, back to 1 after ``epochs``. While it stays the same, no counter
+    /// decreases, so a key found saturated stays saturated.
     private(set) var epoch: UInt8 = 1
 
     /// Records one occurrence of `hash`.
@@ -150,7 +154,7 @@ struct FrequencySketch: ~Copyable {
             bcmem_store_relaxed(table + i, (word >> 1) & Self.resetMask)
         }
         size = max(0, (size - (odd >> 2)) >> 1)
-        epoch = epoch == 255 ? 1 : epoch + 1
+        epoch = epoch == Self.epochs ? 1 : epoch + 1
     }
 
     /// The first word of the key's block, and the hash that picks its four counters.

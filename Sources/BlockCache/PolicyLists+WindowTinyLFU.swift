@@ -1,41 +1,49 @@
 /// W-TinyLFU with an adaptive window (Einziger, Friedman, Manes, "TinyLFU: A Highly
 /// Efficient Cache Admission Policy", 2017; Caffeine adapts the window with a hill
 /// climber, Einziger et al., "Adaptive Software Cache Management", Middleware 2018;
-/// here shadow caches choose it, see ``WindowChooser``).
+/// here shadow caches choose it, see ``WindowChooser``), whose admission also lets in
+/// a key that came back sooner than the victim has been idle (rule 2, after LIRS).
 ///
 /// Rules, exactly:
 /// 1. A new entry enters the head of the `window` (an LRU of ``WindowTinyLFU/windowMax``,
 ///    1% of the budget at first). Every insert and every hit counts once in the
-///    frequency sketch.
+///    frequency sketch, and stamps the entry with the time on the shard's
+///    ``AccessClock`` (which those same accesses advance).
 /// 2. While the window is over its share and the shard has room, the window's tail
 ///    moves to the head of `probation`. When the shard is full, the window's tail is a
 ///    *candidate* and the tail of `probation` (or of `protected` if probation is
-///    empty) the *victim*: the candidate is admitted (to probation's head) and the
-///    victim evicted if the sketch has seen the candidate more often; otherwise the
-///    candidate is evicted. Ties go to the victim. (Defence against hash flooding:
-///    each sketch mixes a random seed into the key hashes, so nobody can aim keys at
-///    chosen counters to make a victim look hot. Caffeine instead admits a losing warm
-///    candidate with probability 1/128, which costs 1-3 points of hit ratio on loops.)
+///    empty) the *victim*. The candidate is admitted (to probation's head) and the
+///    victim evicted if
+///    (a) the sketch has seen the candidate more often than the victim, or
+///    (b) the candidate's reuse interval is shorter than the victim's idle time: the
+///        candidate was evicted before, ``WindowTinyLFU/history`` remembers when it
+///        was last accessed then, and the time from that access to the candidate's
+///        latest one is at least a tick shorter than the time since the victim's last
+///        access (``AccessClock/cameBackSooner(candidate:previous:victim:)``).
+///    Otherwise the candidate is evicted (ties go to the victim). Every evicted entry's
+///    last access time goes into the history.
+///    Test (b) is LIRS's: a block whose inter-reference recency is below the recency
+///    of the oldest block of the low-IRR set joins that set (Jiang and Zhang,
+///    SIGMETRICS 2002). It admits what the sketch, which forgets, cannot vouch for:
+///    keys re-read at intervals longer than the sketch remembers but shorter than
+///    the main cache keeps its victims (arc-p3 at 100k entries, in a C simulator of
+///    these rules: 42.4% with a fixed 1% window, against 37.3% with test (a) alone).
+///    On a loop larger than the cache
+///    every key comes back exactly as late as the victims have been idle, so (b) never
+///    holds and the main cache keeps a stable part of the loop, as with (a) alone.
+///    (Defence against hash flooding: each sketch mixes a random seed into the key
+///    hashes, so nobody can aim keys at chosen counters to make a victim look hot.
+///    Caffeine instead admits a losing warm candidate with probability 1/128, which
+///    costs 1-3 points of hit ratio on loops.)
 /// 3. The main cache is LRU2: a hit on probation moves the entry to protected, which
 ///    holds at most 80% of the main share; its overflow is demoted to probation.
 ///    A hit in the window moves the entry to the window's head.
-/// 4. The window's share and the admission mode (rule 5) are chosen by the store's
-///    ``WindowChooser``: shadow caches with a range of fixed window shares, each in
-///    both modes, replay a sample of the same accesses (after the shard's lock is
-///    released, see ``SharedWindowChooser``), and after every period every shard
-///    takes the mode of the one that hit most, and its window moves towards that
-///    one's share (by at most 1/16 of its budget). Recency-heavy traffic grows the
-///    window towards plain LRU, frequency-heavy traffic shrinks it.
-/// 5. Second-chance admission (the other mode): a candidate that lost a duel within
-///    about the last one to two budgets' worth of lost duels (``WindowTinyLFU/rejected``)
-///    is admitted when it is a candidate again, whatever the sketch says; and the main
-///    cache is one LRU list (protected may hold nothing, so a hit on probation moves
-///    the entry to probation's head). This is the ghost-list admission of 2Q, ARC and
-///    S3-FIFO (Johnson and Shasha, VLDB 1994; Megiddo and Modha, FAST 2003; Yang et
-///    al., SOSP 2023) on top of the duel. It keeps blocks re-read at intervals longer
-///    than the sketch remembers (arc-p3 at 100k: 42.6% with a fixed 1% window, against
-///    37.6% with the duel alone), but on loops it churns the main cache, hence the
-///    choice.
+/// 4. The window's share is chosen by the store's ``WindowChooser``: shadow caches
+///    with a range of fixed window shares replay a sample of the same accesses (after
+///    the shard's lock is released, see ``SharedWindowChooser``), and after every
+///    period every shard's window moves towards the share of the one that hit most
+///    (by at most ``WindowChooser/maximumStep`` of its budget). Recency-heavy traffic
+///    grows the window towards plain LRU, frequency-heavy traffic shrinks it.
 ///
 /// Weights: with an entry budget every entry weighs 1; with only a byte budget an
 /// entry weighs its charge, so admission and eviction are by size.
@@ -54,18 +62,16 @@ struct WindowTinyLFU: ~Copyable {
     /// The store's chooser's sampling threshold (rule 4), set by ``ShardArray``; 0 (the
     /// default) samples nothing.
     var samplingThreshold: UInt64 = 0
-    /// Whether the window and the mode are fixed (tests): rule 4's choices are ignored.
+    /// Whether the window is fixed (tests): rule 4's choices are ignored.
     var choiceFixed = false
     /// A sampled access left for `ShardArray.withShard` to replay once the shard is
     /// unlocked (``SharedWindowChooser``); nil when there is none. A second sampled
     /// access within one locked section replaces the first (the first is dropped).
     var pendingSample: SharedWindowChooser.Sample?
-    /// Rule 5's admission: the duel alone (false), or the duel or a second chance.
-    var secondChance = false
-    /// Candidates that lost the duel recently: within about the last one to two budgets'
-    /// worth of such losses (``GhostFilter``). Kept in both admission modes, so that the
-    /// chooser can switch at once.
-    var rejected: GhostFilter
+    /// Rule 1's clock.
+    var clock: AccessClock
+    /// Rule 2's memory of evicted keys' last access times.
+    var history: EvictionHistory
 
     init(maxEntries: Int, maxBytes: Int) {
         if maxEntries != .max {
@@ -83,22 +89,16 @@ struct WindowTinyLFU: ~Copyable {
         keys = unit == .entries ? capacity : unit == .bytes ? max(1, capacity / 64) : 0
         var rng = SystemRandomNumberGenerator()
         sketch = FrequencySketch(capacity: max(1, keys), seed: unit == .unbounded ? 0 : rng.next())
-        rejected = GhostFilter(capacity: max(1, keys))
+        // An unbounded shard never evicts: it needs neither a clock nor a history.
+        clock = AccessClock(keys: max(1, keys))
+        history = EvictionHistory(keys: unit == .unbounded ? 1 : keys)
         if unit == .unbounded {
             windowMax = .max
             protectedMax = .max
         } else {
-            let initial = WindowChooser.configurations[WindowChooser.initialChoice]
-            windowMax = Self.share(initial.windowShare, of: capacity)
-            secondChance = initial.secondChance
-            protectedMax = Self.protectedMax(capacity - windowMax, secondChance: secondChance)
+            windowMax = Self.share(WindowChooser.shares[WindowChooser.initialChoice], of: capacity)
+            protectedMax = PolicyLists.share(capacity - windowMax)
         }
-    }
-
-    /// Protected's limit for a main cache of `main`: 80% of it (rule 3), or nothing
-    /// with second-chance admission (rule 5).
-    static func protectedMax(_ main: Int, secondChance: Bool) -> Int {
-        secondChance ? 0 : PolicyLists.share(main)
     }
 
     /// `fraction` of `capacity`, at least 1 unless `fraction` is 0.
@@ -120,7 +120,8 @@ extension PolicyLists {
 
     /// Rules 1 and 2 (the part that needs no eviction).
     mutating func insertIntoWindow(_ e: Entry, hash: UInt64, charge: Int) {
-        // An unbounded shard never evicts, so it needs no frequencies (nor a window share).
+        // An unbounded shard never evicts, so it needs no frequencies, times (nor a
+        // window share).
         if tinyLFU.unit != .unbounded { count(e, hash: hash) }
         push(e, onto: .window, charge: charge)
         while weight(window) > tinyLFU.windowMax, !mainIsFull, let t = window.tail {
@@ -131,14 +132,12 @@ extension PolicyLists {
         }
     }
 
-    /// Rules 3 and 5, and the sketch's count of the hit.
+    /// Rule 3, and rule 1's count and time of the hit.
     mutating func accessTinyLFU(_ e: Entry, hash: UInt64) {
         if tinyLFU.unit != .unbounded { count(e, hash: hash) }
         switch e.list {
         case .window:
             window.moveToHead(e)
-        case .probation where tinyLFU.protectedMax == 0:
-            probation.moveToHead(e)  // rule 5: the main cache is one LRU list
         case .probation:
             promote(e)
             demoteProtectedOverflow()
@@ -150,13 +149,14 @@ extension PolicyLists {
         }
     }
 
-    /// Counts an access of `e` in the sketch (rule 1). Once the sketch reports all of
-    /// the key's counters saturated, the entry remembers the sketch's epoch and later
-    /// accesses skip the sketch until the counters are next halved: incrementing
-    /// saturated counters changes nothing, so this only saves the work (on skewed
-    /// traffic, most hits are to such keys).
+    /// Rule 1 for an access of `e`: stamps it with the clock's time, and counts it in
+    /// the sketch. Once the sketch reports all of the key's counters saturated, the
+    /// entry remembers the sketch's epoch and later accesses skip the sketch until the
+    /// counters are next halved: incrementing saturated counters changes nothing, so
+    /// this only saves the work (on skewed traffic, most hits are to such keys).
     @inline(__always)
     private mutating func count(_ e: Entry, hash: UInt64) {
+        e.accessTime = tinyLFU.clock.tick()
         let epoch = tinyLFU.sketch.epoch
         if e.sketchEpoch == epoch { return }
         switch tinyLFU.sketch.increment(hash) {
@@ -165,7 +165,7 @@ extension PolicyLists {
         case .saturated:
             e.sketchEpoch = epoch
         case .halved:
-            // The epoch counter wrapped: an entry marked 255 halvings ago must not
+            // The epoch counter wrapped: an entry marked `epochs` halvings ago must not
             // pass for saturated now.
             if tinyLFU.sketch.epoch == 1 { forEach { $0.sketchEpoch = 0 } }
         }
@@ -177,22 +177,19 @@ extension PolicyLists {
         tinyLFU.pendingSample = SharedWindowChooser.Sample(hash: hash, weight: weight)
     }
 
-    /// Rule 4 at the end of a period: admission takes the chosen mode, and the window
-    /// moves towards the chosen share by at most ``WindowChooser/maximumStep`` of the
-    /// budget. (Only bounded shards have a chooser, so only they get here.)
-    mutating func applyChoice(_ chosen: WindowChooser.Configuration) {
+    /// Rule 4 at the end of a period: the window moves towards the chosen share by at
+    /// most ``WindowChooser/maximumStep`` of the budget. (Only bounded shards have a
+    /// chooser, so only they get here.)
+    mutating func applyChoice(_ share: Double) {
         guard !tinyLFU.choiceFixed else { return }
         let window = tinyLFU.windowMax
-        let target = WindowTinyLFU.share(chosen.windowShare, of: tinyLFU.capacity)
+        let target = WindowTinyLFU.share(share, of: tinyLFU.capacity)
         let step = max(1, Int(WindowChooser.maximumStep * Double(tinyLFU.capacity)))
         let next = window + max(-step, min(step, target - window))
-        if next != window || chosen.secondChance != tinyLFU.secondChance {
-            tinyLFU.secondChance = chosen.secondChance
-            resizeWindow(to: next)
-        }
+        if next != window { resizeWindow(to: next) }
     }
 
-    /// Rule 2 when the shard is over budget: the admission duel (and rule 5).
+    /// Rule 2 when the shard is over budget: the admission test.
     mutating func victimTinyLFU(keeping keep: Entry?) -> Entry? {
         // The entry being inserted is never its own candidate: a set that succeeded can
         // be read back at once, whatever the window's size.
@@ -201,12 +198,10 @@ extension PolicyLists {
                 move(candidate, from: .window, to: .probation)  // the main cache is empty
                 continue
             }
-            let candidateHash = StableHash.hash64(candidate.key)
-            if admit(candidateHash, over: victim) {
+            if admit(candidate, over: victim) {
                 move(candidate, from: .window, to: .probation)
                 return victim
             }
-            tinyLFU.rejected.insert(candidateHash)
             return candidate
         }
         // The window is within its share: evict from the main cache, probation first.
@@ -216,15 +211,24 @@ extension PolicyLists {
         return nil
     }
 
-    /// Sets the window's share (clamped to the budget) and protected's limit for the
-    /// current admission mode (a smaller limit demotes protected's tail at once). A
-    /// smaller window spills its LRU entries to probation's head at once; a larger one
-    /// grows as new entries arrive (the main cache evicts meanwhile), so that the main
-    /// cache's coldest entries do not land at the window's head.
+    /// Rule 2's last sentence: an entry about to be evicted leaves its last access time
+    /// in the history.
+    @inline(__always)
+    mutating func rememberEviction(_ e: Entry, hash: UInt64) {
+        if tinyLFU.unit != .unbounded {
+            tinyLFU.history.remember(hash, lastAccess: tinyLFU.clock.time(e.accessTime))
+        }
+    }
+
+    /// Sets the window's share (clamped to the budget) and protected's limit (a
+    /// smaller limit demotes protected's tail at once). A smaller window spills its LRU
+    /// entries to probation's head at once; a larger one grows as new entries arrive
+    /// (the main cache evicts meanwhile), so that the main cache's coldest entries do
+    /// not land at the window's head.
     mutating func resizeWindow(to newMax: Int) {
         let windowMax = min(max(0, newMax), tinyLFU.capacity)
         tinyLFU.windowMax = windowMax
-        tinyLFU.protectedMax = WindowTinyLFU.protectedMax(tinyLFU.capacity - windowMax, secondChance: tinyLFU.secondChance)
+        tinyLFU.protectedMax = PolicyLists.share(tinyLFU.capacity - windowMax)
         while weight(window) > windowMax, let t = window.tail {
             move(t, from: .window, to: .probation)
         }
@@ -240,11 +244,15 @@ extension PolicyLists {
         }
     }
 
-    private func admit(_ candidateHash: UInt64, over victim: Entry) -> Bool {
-        let candidateFrequency = tinyLFU.sketch.frequency(candidateHash)
-        let victimFrequency = tinyLFU.sketch.frequency(StableHash.hash64(victim.key))
-        return candidateFrequency > victimFrequency
-            || (tinyLFU.secondChance && tinyLFU.rejected.contains(candidateHash))
+    /// Rule 2's tests (a) and (b).
+    private func admit(_ candidate: Entry, over victim: Entry) -> Bool {
+        let candidateHash = StableHash.hash64(candidate.key)
+        if tinyLFU.sketch.frequency(candidateHash) > tinyLFU.sketch.frequency(StableHash.hash64(victim.key)) {
+            return true
+        }
+        return tinyLFU.clock.cameBackSooner(candidate: candidate.accessTime,
+                                            previous: tinyLFU.history.lastAccess(candidateHash),
+                                            victim: victim.accessTime)
     }
 
     private mutating func move(_ e: Entry, from: List, to: List) {

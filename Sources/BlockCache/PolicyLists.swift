@@ -81,6 +81,7 @@ struct PolicyLists: ~Copyable {
     @inline(__always)
     mutating func willEvict(_ e: Entry, hash: UInt64) {
         if remembersEvictions && e.list == .probation { ghost.insert(hash) }
+        if policy == .wtinylfu { rememberEviction(e, hash: hash) }
     }
 
     /// Rule 2 (LRU: move to front).

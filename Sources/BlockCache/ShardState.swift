@@ -76,8 +76,8 @@ struct ShardState: ~Copyable {
         return lists.tinyLFU.pendingSample
     }
 
-    /// Applies a period's choice of W-TinyLFU's window and admission mode.
-    mutating func applyChoice(_ chosen: WindowChooser.Configuration) { lists.applyChoice(chosen) }
+    /// Applies a period's choice of W-TinyLFU's window share.
+    mutating func applyChoice(_ share: Double) { lists.applyChoice(share) }
 
     /// W-TinyLFU's budget, in its unit and in keys, for the store's window chooser; nil
     /// for the other policies and for an unbounded shard (which never samples).
@@ -89,16 +89,13 @@ struct ShardState: ~Copyable {
     mutating func setSamplingThreshold(_ threshold: UInt64) { lists.tinyLFU.samplingThreshold = threshold }
 
     #if DEBUG
-    /// Fixes the window's share and the admission mode: the shard samples nothing and
-    /// ignores the store chooser's choices.
-    mutating func fixWindowForTesting(_ share: Int, secondChance: Bool = false) {
+    /// Fixes the window's share: the shard samples nothing and ignores the store
+    /// chooser's choices.
+    mutating func fixWindowForTesting(_ share: Int) {
         lists.tinyLFU.samplingThreshold = 0
         lists.tinyLFU.choiceFixed = true
-        lists.tinyLFU.secondChance = secondChance
         lists.resizeWindow(to: share)
     }
-    /// W-TinyLFU's admission mode (tests).
-    var secondChanceForTesting: Bool { lists.tinyLFU.secondChance }
     #endif
 
     var count: Int { lists.count }

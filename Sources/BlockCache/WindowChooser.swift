@@ -1,8 +1,8 @@
-/// Chooses W-TinyLFU's window share and admission mode by miniature simulation: a few
-/// small shadow W-TinyLFU caches, one per candidate ``Configuration`` (window share and
-/// admission mode), replay a hash-sampled part of the shard's accesses side by side;
-/// every period the real cache takes the configuration of the shadow that hit most (Waldspurger, Saemundsson, Ahmad, Park, "Cache Modeling and
-/// Optimization using Miniature Simulations", USENIX ATC 2017; the sampling is their
+/// Chooses W-TinyLFU's window share by miniature simulation: a few small shadow
+/// W-TinyLFU caches, one per candidate share, replay a hash-sampled part of the store's
+/// accesses side by side; every period the real cache's window moves towards the share
+/// of the shadow that hit most (Waldspurger, Saemundsson, Ahmad, Park, "Cache Modeling
+/// and Optimization using Miniature Simulations", USENIX ATC 2017; the sampling is their
 /// SHARDS: a key is in the sample when a hash of it falls below a threshold, so a
 /// sampled key's every access is seen, and a shadow with the sampled share of the
 /// budget behaves like the full cache).
@@ -10,7 +10,7 @@
 /// Against Caffeine's hill climber (which compares one period's hit ratio with the
 /// previous one's, so it must move one step at a time and cannot tell a workload change
 /// from its own move), the shadows compare every candidate share on the same requests
-/// at once, so the window can jump straight to the right share.
+/// at once.
 ///
 /// One chooser serves a whole store (``ShardArray`` owns it; Caffeine likewise has one
 /// climber per cache): the shards are hash partitions of the same traffic, so a shadow
@@ -25,43 +25,43 @@
 ///    a store of up to 256 keys).
 /// 2. Every access a shard's policy sees (a hit, an insert, a replacement) of a
 ///    sampled key is replayed in every shadow, after the shard's sketch has counted
-///    it. Shadows follow the real cache's W-TinyLFU rules (window, admission duel
-///    against probation's tail using the sketch of the shard that holds each key,
-///    second chance with a ghost filter of their own, probation and protected) with a
-///    fixed configuration each; deletions are not replayed (the stale shadow entry
-///    ages out).
-/// 3. Each shadow counts its hits. After a period of as many sampled accesses as a
-///    shadow holds keys, every shadow's score becomes `score × decay + hits of the
-///    period`; the shadow with the highest score is chosen (near-ties keep the current
-///    choice), and every shard applies it (``WindowTinyLFU``, rule 4): it takes its
-///    admission mode at once, and its window moves towards its share by at most
-///    ``maximumStep`` of the shard's budget.
+///    it. Shadows follow the real cache's W-TinyLFU rules (window, admission by the
+///    frequencies in the sketch of the shard that holds each key or by reuse interval
+///    on a clock and a history of their own, probation and protected) with a fixed
+///    window share each; deletions are not replayed (the stale shadow entry ages out).
+/// 3. Each shadow counts its hits. After a period of ``periodFactor`` times as many
+///    sampled accesses as a shadow holds keys, every shadow's score becomes
+///    `score × decay + hits of the period`; the shadow with the highest score is chosen
+///    (near-ties keep the current choice), and every shard's window moves towards its
+///    share by at most ``maximumStep`` of the shard's budget (``WindowTinyLFU``, rule 4).
 struct WindowChooser: ~Copyable {
     /// Window shares the shadows try, as fractions of the budget. Both ends matter: no
     /// window at all is best on loops, an all-window cache (LRU) on recency.
     static let shares: [Double] = [0, 0.01, 0.10, 0.30, 0.60, 0.99]
-    /// What the shadows try: every share with each admission rule (``Configuration``).
-    static let configurations: [Configuration] = [false, true].flatMap { secondChance in
-        shares.map { Configuration(windowShare: $0, secondChance: secondChance) }
-    }
-    /// Index in ``configurations`` of the real cache's first one: a 1% window with
-    /// plain admission, as Caffeine starts.
+    /// Index in ``shares`` of the real cache's first one: a 1% window, as Caffeine
+    /// starts.
     static let initialChoice = 1
     /// A shadow holds an eighth of the store's keys, but at least ``minimumMiniatureKeys``
     /// (all of them in a smaller store) and at most ``maximumMiniatureKeys``. A shadow
-    /// key costs about 37 bytes (33 in its lists and table, 4 in its ghost filter), so
-    /// the twelve shadows of a store cost at most 56 bytes per key of budget from 2,048
-    /// keys up, 4.4 bytes at 100,000, and about 455 KB at most (1,025 nodes a shadow).
+    /// key costs about 38 bytes (34 in its lists and table, 4 in its history), so the
+    /// six shadows of a store cost at most 29 bytes per key of budget from 2,048 keys
+    /// up, 4.7 bytes at 100,000, and about 470 KB at most (2,049 nodes a shadow).
     static let minimumMiniatureKeys = 256
-    static let maximumMiniatureKeys = 1024
-    /// Weight of the past in a shadow's score, per period.
-    static let decay = 0.9
+    static let maximumMiniatureKeys = 2048
+    /// A period is this many shadow-fulls of sampled accesses: two, so that each
+    /// choice rests on twice the samples, at the same speed (``maximumStep``) and
+    /// memory (``decay``) per access as one-shadow-full periods of half the step and
+    /// a decay of 0.9.
+    static let periodFactor = 2
+    /// Weight of the past in a shadow's score, per period (0.9 per shadow-full).
+    static let decay = 0.81
     /// A shard's window moves at most this share of its budget per period towards the
     /// chosen share: a sudden large change costs more than the shadows (which never
     /// change) predict, because the entries it moves arrive in a list shaped for the
-    /// other share (measured on arc-p3 at 200k: a jump from 99% to 30% lost 10 points
-    /// where the same change in steps of 1/16 lost none).
-    static let maximumStep = 0.0625
+    /// other share (measured on arc-p3 at 200k with an earlier version of the rules: a
+    /// jump from 99% to 30% lost 10 points where the same change in steps of 1/16 of the
+    /// budget a shadow-full lost none). 1/8 a period of two shadow-fulls is the same pace.
+    static let maximumStep = 0.125
 
     private var minis: [MiniCache] = []
     /// Sampled when `mix(hash) >> 40` is below this (0: nothing is sampled).
@@ -71,8 +71,7 @@ struct WindowChooser: ~Copyable {
     private var accessesInPeriod = 0
     private var scores: [Double]
     private var hits: [Int]
-    /// Index in ``configurations`` of the chosen one (the shards' windows move towards
-    /// its share).
+    /// Index in ``shares`` of the chosen one (the shards' windows move towards it).
     private var choice = WindowChooser.initialChoice
 
     /// Keys a shadow holds for a store of `keys` keys.
@@ -85,8 +84,8 @@ struct WindowChooser: ~Copyable {
     ///   - keys: the budget in keys (for a byte budget, an estimate); 0 for an
     ///     unbounded store, which needs no window and samples nothing.
     init(capacity: Int, keys: Int) {
-        scores = Array(repeating: 0, count: Self.configurations.count)
-        hits = Array(repeating: 0, count: Self.configurations.count)
+        scores = Array(repeating: 0, count: Self.shares.count)
+        hits = Array(repeating: 0, count: Self.shares.count)
         guard keys > 0 else {
             threshold = 0
             period = .max
@@ -95,15 +94,15 @@ struct WindowChooser: ~Copyable {
         let mini = Self.miniatureKeys(keys)
         let rate = Double(mini) / Double(keys)
         threshold = mini == keys ? 1 << 24 : UInt64((rate * Double(1 << 24)).rounded(.up))
-        period = mini
+        period = Self.periodFactor * mini
         let miniCapacity = mini == keys ? capacity : max(1, Int((rate * Double(capacity)).rounded()))
         // An entry budget is its own key count; a byte budget's key count is an estimate
         // (capacity / 64), so a shadow holds a varying number of entries: room for
         // twice the estimate, and eviction by count beyond that.
         let weighted = capacity != keys
         let maxNodes = weighted ? 2 * mini + 1 : miniCapacity + 1
-        for configuration in Self.configurations {
-            minis.append(MiniCache(capacity: miniCapacity, keyBudget: mini, configuration: configuration, maxNodes: maxNodes))
+        for share in Self.shares {
+            minis.append(MiniCache(capacity: miniCapacity, keyBudget: mini, windowShare: share, maxNodes: maxNodes))
         }
     }
 
@@ -114,8 +113,8 @@ struct WindowChooser: ~Copyable {
     }
 
     /// Rules 2 and 3: replays one access of a sampled key. At the end of a period,
-    /// returns the configuration the shards take (``WindowTinyLFU``, rule 4).
-    mutating func record(_ hash: UInt64, weight: Int, frequency: Frequencies) -> Configuration? {
+    /// returns the window share the shards move towards (``WindowTinyLFU``, rule 4).
+    mutating func record(_ hash: UInt64, weight: Int, frequency: Frequencies) -> Double? {
         for i in minis.indices where minis[i].access(hash, weight: weight, frequency: frequency) {
             hits[i] += 1
         }
@@ -128,22 +127,11 @@ struct WindowChooser: ~Copyable {
         }
         // Near-ties keep the current choice.
         for i in scores.indices where scores[i] > scores[choice] + 0.5 { choice = i }
-        return Self.configurations[choice]
+        return Self.shares[choice]
     }
 }
 
 extension WindowChooser {
-    /// One candidate setting of the real cache.
-    struct Configuration {
-        /// The window's share of the budget.
-        let windowShare: Double
-        /// Admission: `false`, the frequency duel alone; `true`, the duel or a second
-        /// chance (a candidate that lost a duel recently wins when it comes back), with
-        /// the main cache one LRU list (no protected part). See
-        /// `PolicyLists+WindowTinyLFU.swift`, rules 2 and 3.
-        let secondChance: Bool
-    }
-
     /// Where the shadows read a key's frequency: in the sketch of the shard that holds
     /// the key (every shard's sketch counts its own keys' accesses alike, so
     /// frequencies from two shards compare as from one).
@@ -172,15 +160,16 @@ struct MiniCache {
     let capacity: Int
     let windowMax: Int
     let protectedMax: Int
-    let secondChance: Bool
-    /// Candidates that lost a duel recently (as the real cache's
-    /// ``WindowTinyLFU/rejected``).
-    private var rejected: GhostFilter
+    /// Rule 1's clock and rule 2's history, as the real cache's
+    /// (``WindowTinyLFU/clock``, ``WindowTinyLFU/history``), on the shadow's scale.
+    private var clock: AccessClock
+    private var history: EvictionHistory
     private let maxNodes: Int
     private var keys: [UInt64]
     private var prev: [Int32]
     private var next: [Int32]
     private var list: [UInt8]
+    private var times: [UInt8]
     private var weights: [Int32]
     private var free: [Int32]
     private var lists = [List(), List(), List(), List()]  // index 0 unused
@@ -191,20 +180,21 @@ struct MiniCache {
 
     /// - Parameters:
     ///   - capacity: the budget, in the real cache's unit, scaled down.
-    ///   - keyBudget: the budget in keys, scaled down (the rejected-candidate memory's size,
-    ///     as the real cache's).
+    ///   - keyBudget: the budget in keys, scaled down (the clock's and the history's
+    ///     scale, as the real cache's).
     ///   - maxNodes: most entries the shadow can hold.
-    init(capacity: Int, keyBudget: Int, configuration: WindowChooser.Configuration, maxNodes: Int) {
+    init(capacity: Int, keyBudget: Int, windowShare: Double, maxNodes: Int) {
         self.capacity = capacity
-        secondChance = configuration.secondChance
-        rejected = GhostFilter(capacity: keyBudget)
-        windowMax = WindowTinyLFU.share(configuration.windowShare, of: capacity)
-        protectedMax = WindowTinyLFU.protectedMax(capacity - windowMax, secondChance: secondChance)
+        clock = AccessClock(keys: keyBudget)
+        history = EvictionHistory(keys: keyBudget)
+        windowMax = WindowTinyLFU.share(windowShare, of: capacity)
+        protectedMax = PolicyLists.share(capacity - windowMax)
         self.maxNodes = maxNodes
         keys = Array(repeating: 0, count: maxNodes)
         prev = Array(repeating: -1, count: maxNodes)
         next = Array(repeating: -1, count: maxNodes)
         list = Array(repeating: 0, count: maxNodes)
+        times = Array(repeating: 0, count: maxNodes)
         weights = Array(repeating: 0, count: maxNodes)
         free = (0..<Int32(maxNodes)).reversed()
         let size = 1 << (Int.bitWidth - (maxNodes + maxNodes / 2 - 1).leadingZeroBitCount)  // load ≤ 2/3
@@ -251,6 +241,7 @@ struct MiniCache {
     }
 
     private mutating func evict(_ n: Int32) {
+        history.remember(keys[Int(n)], lastAccess: clock.time(times[Int(n)]))
         unlink(n)
         // Backward-shift deletion from the table.
         var hole = find(keys[Int(n)]).slot
@@ -270,11 +261,11 @@ struct MiniCache {
 
     /// Replays one access; returns whether it hit.
     mutating func access(_ hash: UInt64, weight: Int, frequency: WindowChooser.Frequencies) -> Bool {
+        let now = clock.tick()
         let (s, found) = find(hash)
         if found >= 0 {
+            times[Int(found)] = now
             switch list[Int(found)] {
-            case Self.probation where protectedMax == 0:
-                move(found, to: Self.probation)
             case Self.probation:
                 move(found, to: Self.protected)
                 while lists[3].weight > protectedMax, lists[3].tail >= 0 {
@@ -294,6 +285,7 @@ struct MiniCache {
         let n = free.removeLast()
         used += 1
         keys[Int(n)] = hash
+        times[Int(n)] = now
         weights[Int(n)] = Int32(clamping: weight)
         table[slot] = n
         pushHead(n, Self.window)
@@ -314,12 +306,13 @@ struct MiniCache {
                 move(candidate, to: Self.probation)
                 continue
             }
-            if frequency.frequency(keys[Int(candidate)]) > frequency.frequency(keys[Int(v)])
-                || (secondChance && rejected.contains(keys[Int(candidate)])) {
+            let c = keys[Int(candidate)]
+            if frequency.frequency(c) > frequency.frequency(keys[Int(v)])
+                || clock.cameBackSooner(candidate: times[Int(candidate)], previous: history.lastAccess(c),
+                                        victim: times[Int(v)]) {
                 move(candidate, to: Self.probation)
                 return v
             }
-            rejected.insert(keys[Int(candidate)])
             return candidate
         }
         if lists[2].tail >= 0 { return lists[2].tail }

@@ -62,17 +62,18 @@ import Testing
         #expect((0..<200).map { sketch.frequency(StableHash.hash64("other\($0)")) } == others)
     }
 
-    @Test func theEpochCountsHalvingsAndWrapsAfter255() {
+    @Test func theEpochCountsHalvingsAndWrapsAfter31() {
         var sketch = FrequencySketch(capacity: 8)
         #expect(sketch.epoch == 1)
         var halvings = 0, i = 0
-        while halvings < 256 {
+        while halvings < 32 {
             if sketch.increment(StableHash.hash64("k\(i)")) == .halved {
                 halvings += 1
-                #expect(sketch.epoch == UInt8(halvings % 255 + 1))
+                #expect(sketch.epoch == UInt8(halvings % Int(FrequencySketch.epochs) + 1))
             }
             i += 1
         }
+        #expect(FrequencySketch.epochs == 31)
         #expect(sketch.epoch == 2)
     }
 
@@ -83,6 +84,13 @@ import Testing
     func blocksAreCacheLines(capacity: Int) {
         let sketch = FrequencySketch(capacity: capacity)
         #expect(sketch.locator.table % 64 == 0)
+    }
+}
+
+extension Store {
+    /// Whether the store holds `key`, without counting or touching the policy.
+    func holds(_ key: String) -> Bool {
+        bytes(key).withUnsafeBytes { peekValueAndTTL(forKey: $0) != nil }
     }
 }
 
@@ -121,50 +129,41 @@ import Testing
         #expect(s.stats().entries == 10)
     }
 
-    @Test(arguments: [false, true])
-    func aRejectedCandidateGetsASecondChanceOnlyInThatMode(secondChance: Bool) throws {
-        let s = try store(10)   // window 1 entry, main 9
-        s.shards.withShard(0) { $0.fixWindowForTesting(1, secondChance: secondChance) }
-        for _ in 0..<4 { for i in 0..<9 { if try s.get("m\(i)") == nil { try s.set("m\(i)", "v") } } }
-        try s.set("w", "v")
-        try s.set("a", "v")     // "w" loses the duel: evicted, and remembered as rejected
-        #expect(try s.get("w") == nil)
-        try s.set("w", "v")     // "a" loses too
-        try s.set("b", "v")     // "w" is a candidate again and still loses the duel...
-        // ...but in second-chance mode it is admitted over a frequent victim.
-        #expect(try s.get("w") != nil || !secondChance)
-        #expect(try s.get("w") == nil || secondChance)
+    /// Rule 2 (b): a candidate that loses the frequency duel is still admitted when it
+    /// came back sooner than the victim has been idle, and is not when it came back
+    /// later.
+    @Test(arguments: [true, false])
+    func aCandidateThatCameBackSoonerThanTheVictimWasIdleIsAdmitted(soon: Bool) throws {
+        // 200 keys: a tick is 10 accesses. Window 1 entry, main 199.
+        let s = try store(200)
+        s.shards.withShard(0) { $0.fixWindowForTesting(1) }
+        func access(_ k: String) throws { if try s.get(k) == nil { try s.set(k, "v") } }
+        // The main cache: m0 (probation's tail) ... m198, each seen 3 times.
+        for i in 0..<199 { for _ in 0..<3 { try access("m\(i)") } }
+        try access("w")         // fills the window
+        try access("x")         // "w" leaves it and loses the duel with m0: evicted
+        #expect(!s.holds("w"))
+        if soon {
+            // 50 accesses to other keys; m0 has been idle for about 650 accesses.
+            for i in 1...50 { try access("m\(i)") }
+        } else {
+            // Five rounds over the whole main cache: every entry is read again, so the
+            // victim has been idle for at most about 200 accesses, "w" away for 1,000.
+            for _ in 0..<5 { for i in 0..<199 { try access("m\(i)") } }
+        }
+        try access("w")         // "w" comes back: a miss, into the window ("x" leaves it
+        try access("y")         // and loses); then "w" leaves and duels the victim, seen
+                                // more often than "w" (twice)
+        #expect(s.holds("w") == soon)
         var main = 0
-        for i in 0..<9 where try s.get("m\(i)") != nil { main += 1 }
-        #expect(main == (secondChance ? 8 : 9))
+        for i in 0..<199 where s.holds("m\(i)") { main += 1 }
+        #expect(main == (soon ? 198 : 199))
+        #expect(!s.holds("m0") || !soon)
         #expect(s.checkInvariants() == nil)
     }
 
-    @Test func secondChanceMakesTheMainCacheOneLRU() throws {
-        var lists = PolicyLists(policy: .wtinylfu, maxEntries: 100, maxBytes: .max)
-        lists.tinyLFU.secondChance = true
-        lists.resizeWindow(to: 10)
-        #expect(lists.tinyLFU.protectedMax == 0)
-        var entries: [Entry] = []
-        for i in 0..<30 {
-            let k = Array("k\(i)".utf8)
-            let e = k.withUnsafeBytes { kb in Entry.make(key: kb, value: UnsafeRawBufferPointer(start: nil, count: 0), expiry: 0)! }
-            lists.insert(e, hash: StableHash.hash64(k), charge: ShardState.charge(of: e))
-            entries.append(e)
-        }
-        #expect(lists.window.count == 10 && lists.probation.count == 20)
-        // A hit on probation moves the entry to probation's head, not to protected.
-        lists.access(entries[0], hash: StableHash.hash64(Array("k0".utf8)))
-        #expect(lists.protected.count == 0 && lists.probation.head == entries[0])
-        // Back to the duel alone: protected may hold 80% of the main cache again.
-        lists.tinyLFU.secondChance = false
-        lists.resizeWindow(to: 10)
-        #expect(lists.tinyLFU.protectedMax == 72)
-        lists.drain { $0.deallocate() }
-    }
-
     /// An entry remembers the epoch in which its key saturated, and the marks are
-    /// cleared when the epoch counter wraps (or a mark 255 halvings old would skip
+    /// cleared when the epoch counter wraps (or a mark 31 halvings old would skip
     /// counting a key whose counters were halved since).
     @Test func saturatedMarksAreSetAndClearedWhenTheEpochWraps() throws {
         var lists = PolicyLists(policy: .wtinylfu, maxEntries: 8, maxBytes: .max)
@@ -179,7 +178,7 @@ import Testing
         #expect(hot.sketchEpoch == 0)
         for _ in 0..<15 { lists.access(hot, hash: hotHash) }
         #expect(hot.sketchEpoch == 1 && lists.tinyLFU.sketch.frequency(hotHash) == 15)
-        // Other accesses until the epoch comes round to 1 again: 255 halvings. The hot
+        // Other accesses until the epoch comes round to 1 again: 31 halvings. The hot
         // key is not accessed meanwhile, so its counters decay to 0, and its mark must go.
         // (Seven keys cannot all saturate within one epoch of 80 increments, so the
         // accesses keep counting.)
@@ -188,7 +187,7 @@ import Testing
             let before = lists.tinyLFU.sketch.epoch
             let (e, h) = entries[1 + i % 7]
             lists.access(e, hash: h)
-            wrapped = before == 255 && lists.tinyLFU.sketch.epoch == 1
+            wrapped = before == FrequencySketch.epochs && lists.tinyLFU.sketch.epoch == 1
             i += 1
         }
         #expect(wrapped)
@@ -218,30 +217,47 @@ import Testing
         lists.drain { $0.deallocate() }
     }
 
-    /// Window share and admission mode after replaying `keys` (get, then set on a miss)
-    /// through one shard.
-    func finalChoice(_ keys: some Sequence<Int>, capacity: UInt64) throws -> (window: Int, secondChance: Bool) {
+    /// Window share after replaying `keys` (get, then set on a miss) through one shard.
+    func finalWindow(_ keys: some Sequence<Int>, capacity: UInt64) throws -> Int {
         let s = try store(capacity)
         for k in keys where try s.get(bytes("\(k)")) == nil { try s.set(bytes("\(k)"), []) }
-        return s.shards.withShard(0) { ($0.windowShare, $0.secondChanceForTesting) }
+        return s.shards.withShard(0) { $0.windowShare }
     }
 
     @Test func theWindowGrowsForRecency() throws {
         // Recency: each key is read again soon after it first appears, then never:
         // only a large window (close to LRU) keeps it long enough.
         let recency = (0..<200_000).map { i in i % 2 == 0 ? i / 2 : i / 2 - 300 }
-        let grown = try finalChoice(recency, capacity: 1000).window
+        let grown = try finalWindow(recency, capacity: 1000)
         #expect(grown >= 300, "window \(grown) of 1000 after a recency workload")
     }
 
     @Test func theWindowStaysSmallForLoops() throws {
         // A loop over more keys than fit: LRU gets nothing, frequency nearly everything.
         let loop = (0..<200_000).map { $0 % 1200 }
-        let (small, secondChance) = try finalChoice(loop, capacity: 1000)
+        let small = try finalWindow(loop, capacity: 1000)
         #expect(small < 100, "window \(small) of 1000 after a loop")
-        // A second chance would admit every loop key that lost a duel, churning the
-        // main cache: the duel alone is chosen.
-        #expect(!secondChance)
+    }
+
+    /// Rule 2 (b) on a loop larger than the cache: every key comes back exactly as late
+    /// as the victims have been idle, so nothing displaces the stable part of the loop
+    /// that the main cache keeps.
+    @Test func aLoopKeepsAStablePartOfItself() throws {
+        let s = try store(1000)
+        s.shards.withShard(0) { $0.fixWindowForTesting(10) }
+        var hits = 0
+        for round in 0..<40 {
+            for k in 0..<1200 {
+                if try s.get(bytes("\(k)")) != nil {
+                    if round >= 20 { hits += 1 }
+                } else {
+                    try s.set(bytes("\(k)"), [])
+                }
+            }
+        }
+        // A stable part of 990 keys in the main cache gives 990 hits a round; LRU, or
+        // admitting every key that comes back, gives about none.
+        #expect(hits >= 20 * 950, "\(hits) hits in 20 rounds of 1,200")
     }
 
     @Test func sizeAwareWithAByteBudget() throws {
@@ -269,19 +285,18 @@ import Testing
         }
     }
 
-    @Test(arguments: [0.0, 0.01, 0.10, 0.60, 0.99], [false, true])
-    func aShadowHitsExactlyWhenTheRealCacheDoes(share: Double, secondChance: Bool) throws {
+    @Test(arguments: [0.0, 0.01, 0.10, 0.30, 0.60, 0.99])
+    func aShadowHitsExactlyWhenTheRealCacheDoes(share: Double) throws {
         // Rule 2: a shadow follows the real cache's rules. With rate 1 and the real
-        // window and admission mode fixed at the shadow's, both see the same sketch and
-        // must agree on every request.
+        // window fixed at the shadow's, both see the same sketch, keep the same clock
+        // and history, and must agree on every request.
         let capacity = 300
         let s = try Store(StoreConfiguration(policy: .wtinylfu, maxEntries: UInt64(capacity), shards: 1, sweepIntervalMilliseconds: -1))
         let window = WindowTinyLFU.share(share, of: capacity)
-        s.shards.withShard(0) { $0.fixWindowForTesting(window, secondChance: secondChance) }
+        s.shards.withShard(0) { $0.fixWindowForTesting(window) }
         let locator = try #require(s.shards.withShard(0) { $0.sketchLocator })
         let frequencies = WindowChooser.Frequencies(sketches: [locator], shardShift: s.shards.shift)
-        let configuration = WindowChooser.Configuration(windowShare: share, secondChance: secondChance)
-        var mini = MiniCache(capacity: capacity, keyBudget: capacity, configuration: configuration, maxNodes: capacity + 1)
+        var mini = MiniCache(capacity: capacity, keyBudget: capacity, windowShare: share, maxNodes: capacity + 1)
         #expect(mini.windowMax == window)
         var disagreements = 0, hits = 0
         for k in workload(40_000, seed: 11) {
@@ -297,19 +312,20 @@ import Testing
     }
 
     @Test func samplesTheShadowsShareOfKeys() {
-        // Rule 1: a shard of 100,000 keys samples 1,024 of them (about 1%).
+        // Rule 1: a shard of 100,000 keys samples 2,048 of them (about 2%).
         let chooser = WindowChooser(capacity: 100_000, keys: 100_000)
-        #expect(WindowChooser.miniatureKeys(100_000) == 1024)
+        #expect(WindowChooser.miniatureKeys(100_000) == 2048)
         var rng = SplitMix(seed: 5)
         let n = 400_000
         var sampled = 0
         for _ in 0..<n where WindowChooser.samples(rng.next(), threshold: chooser.threshold) { sampled += 1 }
         let rate = Double(sampled) / Double(n)
-        #expect(abs(rate - 0.01024) < 0.001, "sampled \(rate)")
-        // Small shards are not sampled down; large ones hold 1/8 up to 1,024 keys.
+        #expect(abs(rate - 0.02048) < 0.001, "sampled \(rate)")
+        // Small shards are not sampled down; large ones hold 1/8 up to 2,048 keys.
         #expect(WindowChooser.miniatureKeys(200) == 200)
         #expect(WindowChooser.miniatureKeys(1000) == 256)
         #expect(WindowChooser.miniatureKeys(4000) == 500)
+        #expect(WindowChooser.miniatureKeys(1_000_000) == 2048)
         let all = WindowChooser(capacity: 200, keys: 200)
         #expect((0..<1000).allSatisfy { _ in WindowChooser.samples(rng.next(), threshold: all.threshold) })
         let none = WindowChooser(capacity: .max, keys: 0)
@@ -323,8 +339,9 @@ import Testing
         let shared = SharedWindowChooser(WindowChooser(capacity: 200, keys: 200),
                                          frequency: .init(sketches: [sketch.locator], shardShift: 64))
         var rng = SplitMix(seed: 8)
-        // Rate 1, a period of 200 sampled accesses.
-        for _ in 0..<199 {
+        // Rate 1, a period of two shadow-fulls: 400 sampled accesses.
+        #expect(WindowChooser.periodFactor == 2)
+        for _ in 0..<399 {
             let h = rng.next()
             #expect(WindowChooser.samples(h, threshold: shared.threshold))
             #expect(shared.replay(.init(hash: h, weight: 1)) == nil)
@@ -358,10 +375,10 @@ import Testing
 
     @Test func theWindowMovesAtMostAStepPerPeriod() throws {
         // Rule 3: a recency workload makes the largest share win at once, but the
-        // window walks there in steps of 1/16 of the budget, one per period.
+        // window walks there in steps of 1/8 of the budget, one per period.
         let capacity = 1000
         let s = try Store(StoreConfiguration(policy: .wtinylfu, maxEntries: UInt64(capacity), shards: 1, sweepIntervalMilliseconds: -1))
-        // A period is 256 sampled accesses at a rate of 256/1000: about 1,000 requests.
+        // A period is 512 sampled accesses at a rate of 256/1000: about 2,000 requests.
         // Looking every 100 requests, no two looks may be more than a step apart.
         var shares: [Int] = []
         for i in 0..<30_000 {
@@ -384,5 +401,80 @@ import Testing
             try s.set("new\(i)", "v")
             #expect(try s.get("new\(i)") != nil, "new\(i) not readable right after its set")
         }
+    }
+}
+
+@Suite struct AccessClockTests {
+    @Test func ticksEveryTwentiethOfTheBudget() {
+        var clock = AccessClock(keys: 200)   // 10 accesses a tick
+        #expect(clock.tickLength == 10)
+        let stamps = (0..<30).map { _ in clock.tick() }
+        #expect(stamps == [UInt8](repeating: 0, count: 9) + [UInt8](repeating: 1, count: 10)
+                + [UInt8](repeating: 2, count: 10) + [3])
+        #expect(AccessClock(keys: 5).tickLength == 1)
+    }
+
+    @Test func stampsAreReadModulo256() {
+        var clock = AccessClock(keys: 20)   // a tick an access
+        for _ in 0..<300 { _ = clock.tick() }
+        #expect(clock.ticks == 300)
+        let stamp = UInt8(truncatingIfNeeded: 290)
+        #expect(clock.idle(stamp) == 10)
+        #expect(clock.time(stamp) == 290)
+        // A stamp 260 ticks old reads as 4 ticks old: the wrap the rules tolerate.
+        #expect(clock.idle(UInt8(truncatingIfNeeded: 40)) == 4)
+    }
+
+    /// Rule 2 (b) exactly: the reuse interval plus one tick must be below the victim's
+    /// idle time, and a key the history does not know is never admitted by it.
+    @Test func cameBackSoonerNeedsAMarginOfATick() {
+        var clock = AccessClock(keys: 20)
+        for _ in 0..<100 { _ = clock.tick() }
+        // The candidate was last accessed at 95, and at 80 before it was evicted.
+        #expect(clock.cameBackSooner(candidate: 95, previous: 80, victim: 100 - 17))
+        #expect(!clock.cameBackSooner(candidate: 95, previous: 80, victim: 100 - 16))
+        #expect(!clock.cameBackSooner(candidate: 95, previous: nil, victim: 0))
+    }
+}
+
+@Suite struct EvictionHistoryTests {
+    @Test func remembersWhenRecentlyEvictedKeysWereLastAccessed() {
+        var history = EvictionHistory(keys: 1000)   // 2,048 slots
+        for i in 0..<1000 { history.remember(StableHash.hash64("k\(i)"), lastAccess: UInt16(i)) }
+        var found = 0
+        for i in 0..<1000 {
+            guard let t = history.lastAccess(StableHash.hash64("k\(i)")) else { continue }
+            #expect(t == UInt16(i))
+            found += 1
+        }
+        // A key is lost only when a later one takes its slot: about 79% survive.
+        #expect(found > 700, "\(found) of 1,000 remembered")
+        // The newest time wins.
+        history.remember(StableHash.hash64("k999"), lastAccess: 5000)
+        #expect(history.lastAccess(StableHash.hash64("k999")) == 5000)
+        // Keys never remembered are almost never mistaken for one (16-bit fingerprints).
+        var mistaken = 0
+        for i in 0..<100_000 where history.lastAccess(StableHash.hash64("never\(i)")) != nil { mistaken += 1 }
+        #expect(mistaken <= 10, "\(mistaken) of 100,000")
+    }
+}
+
+@Suite struct EntryHeaderTests {
+    /// The flags byte holds the expiry bit, the list and the sketch epoch; the access
+    /// time has the next byte. Setting one must leave the others alone.
+    @Test func flagsEpochAndAccessTimeAreIndependent() throws {
+        let key = bytes("k")
+        let e = try #require(key.withUnsafeBytes { Entry.make(key: $0, value: UnsafeRawBufferPointer(start: nil, count: 0), expiry: 12_345) })
+        e.list = .protected
+        e.sketchEpoch = FrequencySketch.epochs
+        e.accessTime = 255
+        #expect(e.hasExpiry && e.expiry == 12_345 && e.list == .protected)
+        #expect(e.sketchEpoch == 31 && e.accessTime == 255)
+        e.list = .window
+        #expect(e.sketchEpoch == 31 && e.hasExpiry)
+        e.sketchEpoch = 0
+        #expect(e.list == .window && e.hasExpiry && e.accessTime == 255)
+        #expect(e.keyLength == 1 && e.valueLength == 0)
+        e.deallocate()
     }
 }
