@@ -43,9 +43,9 @@ struct WindowChooser: ~Copyable {
     static let initialChoice = 1
     /// A shadow holds an eighth of the store's keys, but at least ``minimumMiniatureKeys``
     /// (all of them in a smaller store) and at most ``maximumMiniatureKeys``. A shadow
-    /// key costs about 38 bytes (34 in its lists and table, 4 in its history), so the
-    /// six shadows of a store cost at most 29 bytes per key of budget from 2,048 keys
-    /// up, 4.7 bytes at 100,000, and about 470 KB at most (2,049 nodes a shadow).
+    /// key costs about 42 bytes (26 in its lists, 8 in its table, 8 in its history), so
+    /// the six shadows of a store cost at most 32 bytes per key of budget from 2,048 keys
+    /// up, 5.2 bytes at 100,000, and about 520 KB at most (2,049 nodes a shadow).
     static let minimumMiniatureKeys = 256
     static let maximumMiniatureKeys = 2048
     /// A period is this many shadow-fulls of sampled accesses: two, so that each
