@@ -95,7 +95,10 @@ struct Entry: Equatable {
     /// all saturated (so counting another access would change nothing); 0 when it has not.
     @inline(__always) var sketchEpoch: UInt8 {
         get { flags >> Entry.epochShift }
-        nonmutating set { flags = (flags & ((1 << Entry.epochShift) - 1)) | (newValue << Entry.epochShift) }
+        nonmutating set {
+            assert(newValue <= FrequencySketch.epochs, "a sketch epoch has 5 bits")
+            flags = (flags & ((1 << Entry.epochShift) - 1)) | (newValue << Entry.epochShift)
+        }
     }
     /// When W-TinyLFU last saw this entry accessed: its shard's clock, in ticks, mod 256
     /// (``WindowTinyLFU``, rule 1).

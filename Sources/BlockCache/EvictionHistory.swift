@@ -7,9 +7,12 @@
 /// an empty slot is 0) and the key's last access time, in the shard's clock ticks mod
 /// 2^16. A newer key that maps to the same slot replaces the older one, so the table
 /// remembers roughly the last one to two budgets' worth of evictions, in 8-16 bytes per
-/// unit of the budget. (Half as many slots remember too little on arc-p3: at 200,000
-/// entries the adaptive cache got 58.7-58.8% against 59.2-59.6% with twice the budget, in
-/// the C simulator with the engine's sample of keys.)
+/// key of budget (a byte budget counts a key per 64 bytes, as the sketch does; at most
+/// 2^27 slots, 512 MiB, as the sketch's table is at most 512 MiB). (One slot a key
+/// remembers too little on arc-p3: at 200,000 entries the adaptive cache got 58.7-58.8%
+/// against 59.2-59.6% with two, in the C simulator with the engine's sample of keys.)
+/// Only evictions are remembered, not deletions, expiries or a clear; what was
+/// remembered before a clear stays until later evictions overwrite it.
 /// A different key whose hash shares the slot and the fingerprint is mistaken for the
 /// remembered one about once in 65,535 lookups; the policy then only admits or rejects
 /// one candidate on a wrong time.
@@ -27,10 +30,10 @@ struct EvictionHistory {
 
     /// A history for a budget of about `keys` keys.
     init(keys: Int) {
-        let n = max(1, min(keys, 1 << 27) * Self.slotsPerKey)
+        let n = max(1, min(max(0, keys), 1 << 26) * Self.slotsPerKey)
         let size = 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)  // next power of two
-        slots = Array(repeating: 0, count: max(1, size))
-        mask = max(1, size) - 1
+        slots = Array(repeating: 0, count: size)
+        mask = size - 1
     }
 
     /// Remembers that the key with this hash was last accessed at `time` (ticks, mod 2^16).

@@ -5,10 +5,11 @@ public enum EvictionPolicy: String, Sendable, CaseIterable, CustomStringConverti
     case lru
     /// Two-level LRU (segmented LRU), scan resistant. See ``PolicyLists`` for the rules.
     case lru2
-    /// W-TinyLFU with an adaptive window: a small LRU window admits new entries, a
-    /// frequency sketch decides which window leavers may displace main-cache entries,
-    /// and small shadow caches replaying a sample of the traffic choose the window's size.
-    /// See `PolicyLists+WindowTinyLFU.swift`.
+    /// W-TinyLFU with an adaptive window: a small LRU window admits new entries; a
+    /// window leaver displaces the main cache's next victim if a frequency sketch has
+    /// seen it more often, or if it came back (after an eviction) sooner than the victim
+    /// has been idle; small shadow caches replaying a sample of the traffic choose the
+    /// window's size. See `PolicyLists+WindowTinyLFU.swift`.
     case wtinylfu
 
     /// The policy a store gets when none is named: W-TinyLFU, the best of the three on

@@ -1,6 +1,6 @@
-/// A compact memory of recently evicted keys, by hash (LRU2's, see ``PolicyLists``): two generations of a Bloom
-/// filter (3 probes, 16 bits per remembered key), the older dropped whenever the newer
-/// has taken `capacity` keys. So it answers "was this key evicted within roughly the
+/// A compact memory of recently evicted keys, by hash (LRU2's, see ``PolicyLists``):
+/// two generations of a Bloom filter (3 probes, 16 bits per remembered key), the older
+/// dropped whenever the newer has taken `capacity` keys. So it answers "was this key evicted within roughly the
 /// last `capacity` to 2 × `capacity` evictions?" with about 1% false positives, in
 /// 4 bytes per unit of capacity, where a list of ghost entries would cost ~40.
 /// (The same role as 2Q's A1out and ARC's B1 lists: Johnson and Shasha, VLDB 1994;

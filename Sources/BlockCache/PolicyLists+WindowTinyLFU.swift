@@ -18,8 +18,8 @@
 ///    (b) the candidate's reuse interval is shorter than the victim's idle time: the
 ///        candidate was evicted before, ``WindowTinyLFU/history`` remembers when it
 ///        was last accessed then, and the time from that access to the candidate's
-///        latest one is at least a tick shorter than the time since the victim's last
-///        access (``AccessClock/cameBackSooner(candidate:previous:victim:)``).
+///        latest one is more than a tick shorter than the time since the victim's last
+///        access (``AccessClock/cameBackSooner(candidateStamp:previousAccess:victimStamp:)``).
 ///    Otherwise the candidate is evicted (ties go to the victim). Every evicted entry's
 ///    last access time goes into the history.
 ///    Test (b) is LIRS's: a block whose inter-reference recency is below the recency
@@ -216,7 +216,7 @@ extension PolicyLists {
     @inline(__always)
     mutating func rememberEviction(_ e: Entry, hash: UInt64) {
         if tinyLFU.unit != .unbounded {
-            tinyLFU.history.remember(hash, lastAccess: tinyLFU.clock.time(e.accessTime))
+            tinyLFU.history.remember(hash, lastAccess: tinyLFU.clock.time(ofStamp: e.accessTime))
         }
     }
 
@@ -247,12 +247,11 @@ extension PolicyLists {
     /// Rule 2's tests (a) and (b).
     private func admit(_ candidate: Entry, over victim: Entry) -> Bool {
         let candidateHash = StableHash.hash64(candidate.key)
-        if tinyLFU.sketch.frequency(candidateHash) > tinyLFU.sketch.frequency(StableHash.hash64(victim.key)) {
-            return true
-        }
-        return tinyLFU.clock.cameBackSooner(candidate: candidate.accessTime,
-                                            previous: tinyLFU.history.lastAccess(candidateHash),
-                                            victim: victim.accessTime)
+        return tinyLFU.clock.admits(candidateFrequency: tinyLFU.sketch.frequency(candidateHash),
+                                    victimFrequency: tinyLFU.sketch.frequency(StableHash.hash64(victim.key)),
+                                    candidateStamp: candidate.accessTime,
+                                    previousAccess: tinyLFU.history.lastAccess(candidateHash),
+                                    victimStamp: victim.accessTime)
     }
 
     private mutating func move(_ e: Entry, from: List, to: List) {

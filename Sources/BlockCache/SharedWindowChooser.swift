@@ -2,7 +2,8 @@ import Synchronization
 
 /// A store's ``WindowChooser`` behind a lock of its own, so that shadow replays run
 /// after the shard's lock is released instead of inside it (a replay runs six shadow
-/// accesses; inside the lock, another thread wanting the same shard waited for them). ``ShardArray`` owns it; every W-TinyLFU shard of the store feeds it.
+/// accesses; inside the lock, another thread wanting the same shard waited for them).
+/// ``ShardArray`` owns it; every W-TinyLFU shard of the store feeds it.
 ///
 /// The protocol, exactly:
 /// 1. Under a shard's lock, W-TinyLFU tests ``WindowChooser/samples(_:threshold:)``

@@ -44,8 +44,10 @@ struct WindowChooser: ~Copyable {
     /// A shadow holds an eighth of the store's keys, but at least ``minimumMiniatureKeys``
     /// (all of them in a smaller store) and at most ``maximumMiniatureKeys``. A shadow
     /// key costs about 42 bytes (26 in its lists, 8 in its table, 8 in its history), so
-    /// the six shadows of a store cost at most 32 bytes per key of budget from 2,048 keys
-    /// up, 5.2 bytes at 100,000, and about 520 KB at most (2,049 nodes a shadow).
+    /// with an entry budget the six shadows of a store cost at most 32 bytes per key of
+    /// budget from 2,048 keys up, 5.2 bytes at 100,000, and about 520 KB at most (2,049
+    /// nodes a shadow). A byte budget's shadows have room for twice their estimated
+    /// keys (see ``init(capacity:keys:)``): about twice that, 940 KB at most.
     static let minimumMiniatureKeys = 256
     static let maximumMiniatureKeys = 2048
     /// A period is this many shadow-fulls of sampled accesses: two, so that each
@@ -169,7 +171,8 @@ struct MiniCache {
     private var prev: [Int32]
     private var next: [Int32]
     private var list: [UInt8]
-    private var times: [UInt8]
+    /// Each node's latest access, as the real cache's ``Entry/accessTime``.
+    private var stamps: [UInt8]
     private var weights: [Int32]
     private var free: [Int32]
     private var lists = [List(), List(), List(), List()]  // index 0 unused
@@ -194,7 +197,7 @@ struct MiniCache {
         prev = Array(repeating: -1, count: maxNodes)
         next = Array(repeating: -1, count: maxNodes)
         list = Array(repeating: 0, count: maxNodes)
-        times = Array(repeating: 0, count: maxNodes)
+        stamps = Array(repeating: 0, count: maxNodes)
         weights = Array(repeating: 0, count: maxNodes)
         free = (0..<Int32(maxNodes)).reversed()
         let size = 1 << (Int.bitWidth - (maxNodes + maxNodes / 2 - 1).leadingZeroBitCount)  // load ≤ 2/3
@@ -241,7 +244,7 @@ struct MiniCache {
     }
 
     private mutating func evict(_ n: Int32) {
-        history.remember(keys[Int(n)], lastAccess: clock.time(times[Int(n)]))
+        history.remember(keys[Int(n)], lastAccess: clock.time(ofStamp: stamps[Int(n)]))
         unlink(n)
         // Backward-shift deletion from the table.
         var hole = find(keys[Int(n)]).slot
@@ -264,7 +267,7 @@ struct MiniCache {
         let now = clock.tick()
         let (s, found) = find(hash)
         if found >= 0 {
-            times[Int(found)] = now
+            stamps[Int(found)] = now
             switch list[Int(found)] {
             case Self.probation:
                 move(found, to: Self.protected)
@@ -285,7 +288,7 @@ struct MiniCache {
         let n = free.removeLast()
         used += 1
         keys[Int(n)] = hash
-        times[Int(n)] = now
+        stamps[Int(n)] = now
         weights[Int(n)] = Int32(clamping: weight)
         table[slot] = n
         pushHead(n, Self.window)
@@ -307,9 +310,9 @@ struct MiniCache {
                 continue
             }
             let c = keys[Int(candidate)]
-            if frequency.frequency(c) > frequency.frequency(keys[Int(v)])
-                || clock.cameBackSooner(candidate: times[Int(candidate)], previous: history.lastAccess(c),
-                                        victim: times[Int(v)]) {
+            if clock.admits(candidateFrequency: frequency.frequency(c), victimFrequency: frequency.frequency(keys[Int(v)]),
+                            candidateStamp: stamps[Int(candidate)], previousAccess: history.lastAccess(c),
+                            victimStamp: stamps[Int(v)]) {
                 move(candidate, to: Self.probation)
                 return v
             }
