@@ -30,8 +30,7 @@ struct EvictionHistory {
 
     /// A history for a budget of about `keys` keys.
     init(keys: Int) {
-        let n = max(1, min(max(0, keys), 1 << 26) * Self.slotsPerKey)
-        let size = 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)  // next power of two
+        let size = ceilPowerOfTwo(max(1, min(max(0, keys), 1 << 26) * Self.slotsPerKey))
         slots = Array(repeating: 0, count: size)
         mask = size - 1
     }

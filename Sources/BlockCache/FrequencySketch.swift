@@ -43,7 +43,7 @@ struct FrequencySketch: ~Copyable {
     init(capacity: Int, seed: UInt64 = 0) {
         self.seed = seed
         let c = max(8, min(capacity, 1 << 26))
-        tableSize = Int(1) << (Int.bitWidth - (c - 1).leadingZeroBitCount)  // next power of two
+        tableSize = ceilPowerOfTwo(c)
         // Aligned to 64 bytes, so that a block is one cache line (the allocator's
         // default alignment would split most blocks across two).
         table = UnsafeMutableRawPointer.allocate(byteCount: tableSize * 8, alignment: 64)

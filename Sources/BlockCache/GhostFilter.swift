@@ -20,7 +20,7 @@ struct GhostFilter {
     init(capacity: Int) {
         self.capacity = max(1, capacity)
         let bits = max(64, min(self.capacity, 1 << 28) * Self.bitsPerKey)
-        generationWords = 1 << (Int.bitWidth - (bits / 64 - 1).leadingZeroBitCount)
+        generationWords = ceilPowerOfTwo(bits / 64)
         words = Array(repeating: 0, count: 2 * generationWords)
     }
 

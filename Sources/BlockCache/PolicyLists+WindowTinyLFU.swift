@@ -212,12 +212,10 @@ extension PolicyLists {
     }
 
     /// Rule 2's last sentence: an entry about to be evicted leaves its last access time
-    /// in the history.
+    /// in the history. (Only bounded shards evict, so only they get here.)
     @inline(__always)
     mutating func rememberEviction(_ e: Entry, hash: UInt64) {
-        if tinyLFU.unit != .unbounded {
-            tinyLFU.history.remember(hash, lastAccess: tinyLFU.clock.time(ofStamp: e.accessTime))
-        }
+        tinyLFU.history.remember(hash, lastAccess: tinyLFU.clock.time(ofStamp: e.accessTime))
     }
 
     /// Sets the window's share (clamped to the budget) and protected's limit (a

@@ -98,3 +98,9 @@ extension StoreConfiguration {
 func floorPowerOfTwo(_ x: UInt64) -> UInt64 {
     x == 0 ? 0 : 1 << (63 - UInt64(x.leadingZeroBitCount))
 }
+
+/// The least power of two at or above `x`, for `x` from 1 to 2^62 (table sizes).
+@inline(__always)
+func ceilPowerOfTwo(_ x: Int) -> Int {
+    1 << (Int.bitWidth - (x - 1).leadingZeroBitCount)
+}

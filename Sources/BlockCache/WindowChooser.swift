@@ -200,7 +200,7 @@ struct MiniCache {
         stamps = Array(repeating: 0, count: maxNodes)
         weights = Array(repeating: 0, count: maxNodes)
         free = (0..<Int32(maxNodes)).reversed()
-        let size = 1 << (Int.bitWidth - (maxNodes + maxNodes / 2 - 1).leadingZeroBitCount)  // load ≤ 2/3
+        let size = ceilPowerOfTwo(maxNodes + maxNodes / 2)  // load ≤ 2/3
         table = Array(repeating: -1, count: size)
         mask = size - 1
     }
