@@ -18,6 +18,12 @@ public struct LoadedValue: Sendable, Hashable {
 /// ``SingleFlight``, so concurrent gets of one missing key cause one load, caches the
 /// result (with the TTL the loader chose) and returns it.
 ///
+/// Writes win over fills: a load that began before a `set` or `delete` of its key
+/// does not store its result over what the write left (``WriteGenerations``), and a
+/// `get` that begins after a write never shares a load that began before it. So once
+/// a write has returned, no later `get` returns what the key held before it.
+/// Write through the group (``set(_:_:ttl:)``, ``delete(_:)``), not its ``store``.
+///
 /// Thread safety: every method may be called from any thread concurrently.
 public final class Group: Sendable {
     /// Loads the value of a key on a miss: the value, or nil if the key does not
@@ -26,10 +32,14 @@ public final class Group: Sendable {
     public typealias Loader = @Sendable (_ key: [UInt8]) throws -> LoadedValue?
 
     public let name: String
-    /// The group's cache. Its hit and miss counters are the group's.
+    /// The group's cache. Its hit and miss counters are the group's. Reading it
+    /// directly is fine; writes must go through the group, which orders them after
+    /// fills in flight.
     public let store: Store
     private let loader: Loader
     private let flights = SingleFlight<[UInt8], LoadedValue>()
+    /// Orders the loads' stores after the writes (see the type's doc).
+    private let order = WriteGenerations()
     private let loads = Atomic<UInt64>(0)
     private let loadsDeduplicated = Atomic<UInt64>(0)
     private let loaderErrors = Atomic<UInt64>(0)
@@ -97,15 +107,40 @@ public final class Group: Sendable {
         try get(Array(key.utf8))
     }
 
-    /// Stores a value directly (see ``Store/set(_:_:ttl:)``).
+    /// Stores a value directly (see ``Store/set(_:_:ttl:)``). A load of the key that
+    /// is in flight will not replace it, and gets from now on see it.
     public func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, ttl: TTL = .default) throws(CacheError) {
-        try store.set(key, value, ttl: ttl)
+        try order.write(key) { () throws(CacheError) in try store.set(key, value, ttl: ttl) }
+        if !flights.isIdle { flights.forget(Array(key)) }
     }
 
-    /// Removes a key from the cache; whether it was there.
+    public func set(_ key: [UInt8], _ value: [UInt8], ttl: TTL = .default) throws(CacheError) {
+        try key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in Result { () throws(CacheError) in try set(k, v, ttl: ttl) } }
+        }.get()
+    }
+
+    public func set(_ key: String, _ value: String, ttl: TTL = .default) throws(CacheError) {
+        try set(Array(key.utf8), Array(value.utf8), ttl: ttl)
+    }
+
+    /// Removes a key from the cache; whether it was there. A load of the key that is
+    /// in flight will not store its result, and gets from now on load anew.
     @discardableResult
     public func delete(_ key: UnsafeRawBufferPointer) throws(CacheError) -> Bool {
-        try store.delete(key)
+        let removed = try order.write(key) { () throws(CacheError) in try store.delete(key) }
+        if !flights.isIdle { flights.forget(Array(key)) }
+        return removed
+    }
+
+    @discardableResult
+    public func delete(_ key: [UInt8]) throws(CacheError) -> Bool {
+        try key.withUnsafeBytes { k in Result { () throws(CacheError) in try delete(k) } }.get()
+    }
+
+    @discardableResult
+    public func delete(_ key: String) throws(CacheError) -> Bool {
+        try delete(Array(key.utf8))
     }
 
     /// A snapshot of the group's and its store's counters.
@@ -120,36 +155,68 @@ public final class Group: Sendable {
             store: s)
     }
 
+    /// Runs the loader for `key` and returns its value without caching it: what a node
+    /// does for a key it does not own while the owner cannot be reached (it keeps the
+    /// copy in its hot tier, for a bounded time). Counted as a load; not deduplicated
+    /// (the node does that). Throws as ``get(_:)``.
+    public func loadUncached(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
+        let loaded = try callLoader(key)
+        if case .milliseconds(let ms) = loaded.ttl, ms <= 0 {
+            loaderErrors.add(1, ordering: .relaxed)
+            throw CacheError(.loaderFailed, "loader for group '\(name)' returned an invalid TTL: \(ms) ms")
+        }
+        return LoadedValue(loaded.bytes, ttl: resolved(loaded.ttl))
+    }
+
+    /// Calls the loader once, counting the load and its outcome.
+    private func callLoader(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
+        loads.add(1, ordering: .relaxed)
+        let loaded: LoadedValue?
+        do {
+            loaded = try loader(key)
+        } catch let error as CacheError where error.code == .notFound {
+            loaderNotFound.add(1, ordering: .relaxed)
+            throw error
+        } catch let error as CacheError where error.code == .loaderFailed {
+            loaderErrors.add(1, ordering: .relaxed)
+            throw error
+        } catch {
+            loaderErrors.add(1, ordering: .relaxed)
+            throw CacheError(.loaderFailed, "loader for group '\(name)' failed: \(error)")
+        }
+        guard let loaded else {
+            loaderNotFound.add(1, ordering: .relaxed)
+            throw CacheError(.notFound, "loader for group '\(name)' found no value for the key")
+        }
+        return loaded
+    }
+
     /// The miss path: one load per key at a time, shared by every concurrent caller.
     private func load(_ key: [UInt8]) throws(CacheError) -> LoadedValue {
         let (result, shared) = flights.run(key) { () throws -> LoadedValue in
+            // The generation is read before the second look below: a write that lands
+            // after it moves the generation (so our store is skipped), and a write that
+            // landed before it is what the second look finds.
+            let generation = order.current(key)
             // A concurrent caller may have loaded this key and finished its flight
-            // between our miss in the store and our becoming leader here; its value is
-            // cached now, so look again (uncounted) before loading a second time.
+            // between our miss in the store and our becoming leader here (or a write
+            // may have stored it); its value is cached now, so look again (uncounted)
+            // before loading a second time.
             if let (bytes, ms) = key.withUnsafeBytes({ store.peekValueAndTTL(forKey: $0) }) {
                 return LoadedValue(bytes, ttl: ms.map { .milliseconds($0) } ?? .never)
             }
-            loads.add(1, ordering: .relaxed)
-            let loaded: LoadedValue?
+            let loaded = try callLoader(key)
             do {
-                loaded = try loader(key)
-            } catch let error as CacheError where error.code == .notFound {
-                loaderNotFound.add(1, ordering: .relaxed)
-                throw error
-            } catch let error as CacheError where error.code == .loaderFailed {
-                loaderErrors.add(1, ordering: .relaxed)
-                throw error
-            } catch {
-                loaderErrors.add(1, ordering: .relaxed)
-                throw CacheError(.loaderFailed, "loader for group '\(name)' failed: \(error)")
-            }
-            guard let loaded else {
-                loaderNotFound.add(1, ordering: .relaxed)
-                throw CacheError(.notFound, "loader for group '\(name)' found no value for the key")
-            }
-            do {
+                // Skipped when a write of the key came after the generation was read:
+                // the write's value (or its absence) stands.
                 try key.withUnsafeBytes { k in
-                    loaded.bytes.withUnsafeBytes { v in Result { () throws(CacheError) in try store.set(k, v, ttl: loaded.ttl) } }
+                    loaded.bytes.withUnsafeBytes { v in
+                        Result { () throws(CacheError) in
+                            _ = try order.fill(k, ifStill: generation) { () throws(CacheError) in
+                                try store.set(k, v, ttl: loaded.ttl)
+                            }
+                        }
+                    }
                 }.get()
             } catch let error as CacheError where error.code == .tooLarge {
                 // Too large to cache: still the caller's answer.

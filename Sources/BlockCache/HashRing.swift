@@ -27,25 +27,57 @@ public struct HashRing: Sendable, Hashable {
         self.virtualNodes = virtualNodes
     }
 
+    /// A ring of `members` (weight 1 each; a name listed twice is one member), built in
+    /// one pass: what a node does on every membership change.
+    /// - Throws: `.invalidArgument` for an empty name or a bad `virtualNodes`.
+    /// - Complexity: O(P log P) for P points.
+    public init(members: some Sequence<String>, virtualNodes: Int = HashRing.defaultVirtualNodes) throws(CacheError) {
+        try self.init(virtualNodes: virtualNodes)
+        for m in members {
+            guard !m.isEmpty else { throw CacheError(.invalidArgument, "node name must not be empty") }
+            nodes[m] = 1
+        }
+        var p: [(hash: UInt64, node: String)] = []
+        p.reserveCapacity(nodes.count * virtualNodes)
+        for (node, weight) in nodes { appendPoints(of: node, weight: weight, to: &p) }
+        p.sort(by: Self.precedes)
+        points = p
+    }
+
     public var isEmpty: Bool { nodes.isEmpty }
 
     /// Adds `node`, or changes its weight.
     /// - Throws: `.invalidArgument` for an empty name or a weight outside 1...1000.
-    /// - Complexity: O(P log P) for P points.
+    /// - Complexity: O(P + k log k) for P points on the ring and k new ones (the new
+    ///   points are sorted and merged in; the ring is not sorted again).
     public mutating func add(_ node: String, weight: Int = 1) throws(CacheError) {
         guard !node.isEmpty else { throw CacheError(.invalidArgument, "node name must not be empty") }
         guard (1...Self.maxWeight).contains(weight) else {
             throw CacheError(.invalidArgument, "weight must be 1...\(Self.maxWeight); got \(weight)")
         }
+        if nodes[node] == weight { return }
+        if nodes[node] != nil { points.removeAll { $0.node == node } }
         nodes[node] = weight
-        rebuild()
+        var fresh: [(hash: UInt64, node: String)] = []
+        appendPoints(of: node, weight: weight, to: &fresh)
+        fresh.sort(by: Self.precedes)
+        var merged: [(hash: UInt64, node: String)] = []
+        merged.reserveCapacity(points.count + fresh.count)
+        var i = 0, j = 0
+        while i < points.count && j < fresh.count {
+            if Self.precedes(fresh[j], points[i]) { merged.append(fresh[j]); j += 1 } else { merged.append(points[i]); i += 1 }
+        }
+        merged.append(contentsOf: points[i...])
+        merged.append(contentsOf: fresh[j...])
+        points = merged
     }
 
     /// Removes `node`; whether it was there.
+    /// - Complexity: O(P).
     @discardableResult
     public mutating func remove(_ node: String) -> Bool {
         guard nodes.removeValue(forKey: node) != nil else { return false }
-        rebuild()
+        points.removeAll { $0.node == node }
         return true
     }
 
@@ -70,16 +102,15 @@ public struct HashRing: Sendable, Hashable {
         node(for: Array(key.utf8))
     }
 
-    private mutating func rebuild() {
-        var p: [(hash: UInt64, node: String)] = []
-        p.reserveCapacity(nodes.values.reduce(0, +) * virtualNodes)
-        for (node, weight) in nodes {
-            for i in 0..<(virtualNodes * weight) {
-                p.append((StableHash.hash64("\(node)#\(i)"), node))
-            }
+    private func appendPoints(of node: String, weight: Int, to p: inout [(hash: UInt64, node: String)]) {
+        for i in 0..<(virtualNodes * weight) {
+            p.append((StableHash.hash64("\(node)#\(i)"), node))
         }
-        p.sort { $0.hash != $1.hash ? $0.hash < $1.hash : $0.node < $1.node }
-        points = p
+    }
+
+    /// The ring's order: by hash, ties to the smaller node name.
+    private static func precedes(_ a: (hash: UInt64, node: String), _ b: (hash: UInt64, node: String)) -> Bool {
+        a.hash != b.hash ? a.hash < b.hash : a.node < b.node
     }
 
     public static func == (a: HashRing, b: HashRing) -> Bool {

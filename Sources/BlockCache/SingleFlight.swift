@@ -23,6 +23,9 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
 
     /// Calls in flight, by key.
     private let calls = Mutex<[Key: Call]>([:])
+    /// How many entries `calls` has, readable without its lock (so that ``forget(_:)``
+    /// costs a write nothing when no call is running).
+    private let count = Atomic<Int>(0)
 
     public init() {}
 
@@ -36,6 +39,7 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
             if let existing = calls[key] { return .follower(existing) }
             let call = Call()
             calls[key] = call
+            count.store(calls.count, ordering: .sequentiallyConsistent)
             return .leader(call)
         }
         switch role {
@@ -52,7 +56,11 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
             let result = Result { try body() }
             // Forget the call before publishing its result: a caller arriving after
             // this point starts a new call instead of reading a finished one.
-            _ = calls.withLock { $0.removeValue(forKey: key) }
+            // (Only if it is still ours: ``forget(_:)`` may have replaced it.)
+            calls.withLock { calls in
+                if calls[key] === call { calls.removeValue(forKey: key) }
+                count.store(calls.count, ordering: .sequentiallyConsistent)
+            }
             call.done.withLock {
                 call.result = result
                 call.done.broadcast()
@@ -60,6 +68,20 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
             return (result, false)
         }
     }
+
+    /// Detaches the call running for `key`, if any: its callers still get its result,
+    /// but a caller arriving from now on starts a new call. A write uses this so that
+    /// a read that begins after the write never shares a load that began before it.
+    public func forget(_ key: Key) {
+        guard count.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        calls.withLock { calls in
+            calls.removeValue(forKey: key)
+            count.store(calls.count, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// Whether any call is running (without taking the lock).
+    public var isIdle: Bool { count.load(ordering: .sequentiallyConsistent) == 0 }
 
     /// Keys with a call in flight now (for tests and stats).
     public var inFlight: Int { calls.withLock { $0.count } }

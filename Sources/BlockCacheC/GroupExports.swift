@@ -164,13 +164,17 @@ public func bc_group_set(_ g: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UI
                          _ v: UnsafeRawPointer?, _ vLen: UInt, _ ttlMs: Int64) -> Int32
 {
     guard let g else { return misuse("bc_group_set", "group is NULL") }
-    return groupRef(g)._withUnsafeGuaranteedRef { setValue(in: $0.group.store, "bc_group_set", k, kLen, v, vLen, ttlMs) }
+    return groupRef(g)._withUnsafeGuaranteedRef { h in
+        setValue("bc_group_set", k, kLen, v, vLen, ttlMs) { (k, v, t) throws(CacheError) in try h.group.set(k, v, ttl: t) }
+    }
 }
 
 @_cdecl("bc_group_delete")
 public func bc_group_delete(_ g: OpaquePointer?, _ k: UnsafeRawPointer?, _ kLen: UInt) -> Int32 {
     guard let g else { return misuse("bc_group_delete", "group is NULL") }
-    return groupRef(g)._withUnsafeGuaranteedRef { deleteValue(in: $0.group.store, "bc_group_delete", k, kLen) }
+    return groupRef(g)._withUnsafeGuaranteedRef { h in
+        deleteValue("bc_group_delete", k, kLen) { (k) throws(CacheError) in try h.group.delete(k) }
+    }
 }
 
 @_cdecl("bc_group_name")

@@ -51,24 +51,41 @@ func cStats(_ s: StoreStats) -> bc_store_stats {
     return out
 }
 
-// MARK: - Bodies shared by bc_store_* and bc_group_* (a group's writes go to its store)
+// MARK: - Bodies shared by bc_store_* and bc_group_* (a group's writes go through
+// the group, which orders them after its loads)
 
-/// bc_store_set, bc_group_set.
+/// bc_store_set.
 @inline(__always)
 func setValue(in store: Store, _ function: StaticString, _ k: UnsafeRawPointer?, _ kLen: UInt,
               _ v: UnsafeRawPointer?, _ vLen: UInt, _ ttlMs: Int64) -> Int32
 {
+    setValue(function, k, kLen, v, vLen, ttlMs) { (k, v, t) throws(CacheError) in try store.set(k, v, ttl: t) }
+}
+
+/// bc_store_set, bc_group_set: `write` is the store's or the group's set.
+@inline(__always)
+func setValue(_ function: StaticString, _ k: UnsafeRawPointer?, _ kLen: UInt,
+              _ v: UnsafeRawPointer?, _ vLen: UInt, _ ttlMs: Int64,
+              _ write: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, TTL) throws(CacheError) -> Void) -> Int32
+{
     call(function) { () throws(CacheError) in
-        try store.set(key(k, kLen), value(v, vLen), ttl: ttl(ttlMs))
+        try write(key(k, kLen), value(v, vLen), ttl(ttlMs))
         return BC_OK
     }
 }
 
-/// bc_store_delete, bc_group_delete.
+/// bc_store_delete.
 @inline(__always)
 func deleteValue(in store: Store, _ function: StaticString, _ k: UnsafeRawPointer?, _ kLen: UInt) -> Int32 {
+    deleteValue(function, k, kLen) { (k) throws(CacheError) in try store.delete(k) }
+}
+
+/// bc_store_delete, bc_group_delete: `remove` is the store's or the group's delete.
+@inline(__always)
+func deleteValue(_ function: StaticString, _ k: UnsafeRawPointer?, _ kLen: UInt,
+                 _ remove: (UnsafeRawBufferPointer) throws(CacheError) -> Bool) -> Int32 {
     call(function) { () throws(CacheError) in
-        guard try store.delete(key(k, kLen)) else {
+        guard try remove(key(k, kLen)) else {
             setError(BC_NOT_FOUND, "\(function): key not found")
             return BC_NOT_FOUND
         }

@@ -1387,6 +1387,59 @@ static void test_singleflight(void)
     bc_group_free(g);
 }
 
+/* ---- Writes win over loads in flight (issue 15, case 1) ------------------------------ */
+
+struct fill_arg {
+    bc_group *g;
+    const char *key;
+};
+
+static void *fill_thread(void *p)
+{
+    struct fill_arg *a = p;
+    void *val = NULL;
+    size_t len = 0;
+    if (bc_group_get(a->g, a->key, strlen(a->key), &val, &len) == BC_OK)
+        bc_free(val);
+    return NULL;
+}
+
+/* A get starts a 300 ms load; a set (or a delete) lands while it runs. The load must
+   not store its older value over the write. */
+static void test_write_during_load(void)
+{
+    struct loader_ctx c;
+    bc_group *g;
+    pthread_t t;
+    struct fill_arg a;
+    bc_store_stats st;
+
+    section("writes during a load");
+    memset(&c, 0, sizeof c);
+    c.sleep_ms = 300;
+    g = make_group(&c, "fill");
+    if (g == NULL)
+        return;
+    a.g = g;
+    a.key = "race";
+    CHECK(pthread_create(&t, NULL, fill_thread, &a) == 0);
+    sleep_ms(100);
+    CHECK_RC(BC_OK, bc_group_set(g, "race", 4, "NEW", 3, 0));
+    CHECK(group_value(g, "race", "NEW"));
+    pthread_join(t, NULL);
+    CHECK(group_value(g, "race", "NEW")); /* was "v:race": the load replaced the set */
+
+    /* A delete during a load: the load's value is not cached, so the next get loads. */
+    a.key = "gone";
+    CHECK(pthread_create(&t, NULL, fill_thread, &a) == 0);
+    sleep_ms(100);
+    CHECK_RC(BC_NOT_FOUND, bc_group_delete(g, "gone", 4));
+    pthread_join(t, NULL);
+    st = group_store_stats(g);
+    CHECK_EQ(st.entries, 1); /* only "race": the load of "gone" was not cached */
+    bc_group_free(g);
+}
+
 /* ---- Stress -------------------------------------------------------------------------- */
 
 #define STRESS_THREADS 4
@@ -1735,6 +1788,7 @@ int main(int argc, char **argv)
     test_group_misuse();
     test_sink_lifetime();
     test_singleflight();
+    test_write_during_load();
     test_stress("lru2", stress_ops);
     test_stress("lru", stress_ops);
     test_ring();

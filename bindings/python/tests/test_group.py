@@ -355,3 +355,26 @@ def test_many_groups_with_same_name_are_independent():
     with Group("same", lambda k: b"1") as a, Group("same", lambda k: b"2") as b:
         assert a.get(b"k") == b"1"
         assert b.get(b"k") == b"2"
+
+
+def test_a_set_during_a_load_is_not_replaced_by_it():
+    """Issue 15, case 1: a load that began before a set must not store its older
+    value over the set (it did: the next gets read the loader's value for good)."""
+    loader = CountingLoader(delay=0.3)
+    with Group("race", loader) as g:
+        reader = threading.Thread(target=lambda: g.get(b"k"))
+        reader.start()
+        time.sleep(0.1)
+        g.set(b"k", b"NEW")
+        assert g.get(b"k") == b"NEW"
+        reader.join()
+        assert g.get(b"k") == b"NEW"
+        # A delete during a load: the load's value is not cached, so the next get loads.
+        reader = threading.Thread(target=lambda: g.get(b"gone"))
+        reader.start()
+        time.sleep(0.1)
+        assert g.delete(b"gone") is False
+        reader.join()
+        assert g.stats().store.entries == 1
+        assert g.get(b"gone") == b"value:gone"
+        assert loader.calls.count(b"gone") == 2
