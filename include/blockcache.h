@@ -421,8 +421,13 @@ BC_API int32_t bc_node_get(bc_node *n, const char *group, const void *key, size_
                            void **val, size_t *val_len);
 
 /* Sets key in group at its owner and drops every other node's copy before it
-   returns. ttl_ms as for bc_store_set. Blocks; thread-safe.
-   Errors: BC_UNAVAILABLE (the owner cannot be reached: nothing was written),
+   returns; once it returns BC_OK, no get that starts later on a node that can reach
+   the owner reads an older value (docs/cluster.md, "Consistency"). ttl_ms as for
+   bc_store_set. Blocks; thread-safe.
+   Errors: BC_UNAVAILABLE: the owner could not be reached. The message says which
+   case: "the write was not applied" (it never reached the owner), or "the outcome of
+   the write is unknown" (it was sent and no answer came: the owner applies it before
+   its deadline, one peer timeout after it was sent, or never).
    BC_NOT_FOUND (unknown group), BC_MISUSE, BC_INVALID_ARGUMENT, BC_TOO_LARGE. */
 BC_API int32_t bc_node_set(bc_node *n, const char *group, const void *key, size_t key_len,
                            const void *val, size_t val_len, int64_t ttl_ms);

@@ -40,6 +40,9 @@ final class CommandHandler: ChannelInboundHandler {
     var version: RESPVersion = .resp2
     var authenticated: Bool
     var clientName: String?
+    /// The ring name of the node on the other end, once it said `BC.IAM`: every command
+    /// it sends tells this node it is alive.
+    private var peerName: String?
     /// Whether this connection presented a valid TLS client certificate (looked up once).
     private var certified: Bool?
     private var queue = CircularBuffer<RESPRequest>()
@@ -196,6 +199,7 @@ final class CommandHandler: ChannelInboundHandler {
             out.writeRESPError("NOAUTH Authentication required.")
             return .done
         }
+        if let peerName { node.heard(from: peerName) }
         switch name {
         case "GET": return getCommand(args, context: context)
         case "SET": return setCommand(args, context: context)
@@ -241,12 +245,20 @@ final class CommandHandler: ChannelInboundHandler {
             // Replaces the static member list at run time (behind AUTH when a password is
             // set, and behind a client certificate when peers must present one).
             guard mayActAsPeer(context) else { return refusePeerCommand() }
-            do {
-                try node.setPeers(args.dropFirst().map { String(buffer: $0) })
-                out.writeRESPSimpleString("OK")
-            } catch {
-                out.writeRESPError("ERR \(error.message)")
-            }
+            // Names are resolved and the ring built on the membership thread, not here.
+            let peers = args.dropFirst().map { String(buffer: $0) }
+            return .later(node.setPeers(peers, on: context.eventLoop).map { { $0.writeRESPSimpleString("OK") } })
+        case "BC.IAM":
+            // Sent by a node on each connection it opens, after AUTH.
+            guard args.count == 2 else { return wrongArity("bc.iam") }
+            guard mayActAsPeer(context) else { return refusePeerCommand() }
+            peerName = String(buffer: args[1])
+            node.heard(from: peerName!)
+            out.writeRESPSimpleString("OK")
+        case "BC.OWNER":
+            guard args.count == 2 else { return wrongArity("bc.owner") }
+            let view = node.view
+            if let owner = view.owner(Array(args[1].readableBytesView)) { out.writeRESPBulk(owner) } else { out.writeRESPNull(version) }
         case "BC.MEMBERS":
             let members = node.members
             out.writeRESPArrayHeader(members.count)
@@ -409,27 +421,42 @@ final class CommandHandler: ChannelInboundHandler {
         return set(node.defaultGroup, key, args[2], ttl: ttl, fromPeer: false, context: context)
     }
 
+    /// `BC.SET group key value ttl-ms [PEER [deadline-ms]]`: a node's write carries the
+    /// wall-clock time after which the owner must refuse it.
     private func peerSetCommand(_ args: [ByteBuffer], context: ChannelHandlerContext) -> Outcome {
-        guard args.count == 5 || args.count == 6 else { return wrongArity("bc.set") }
+        guard (5...7).contains(args.count) else { return wrongArity("bc.set") }
         guard let cg = groupArg(args[1]), let key = keyArg(args[2]) else { return .done }
         guard let ms = Int64(String(buffer: args[4])), ms >= -1 else {
             out.writeRESPError("ERR invalid TTL: milliseconds, -1 for never or 0 for the group default")
             return .done
         }
-        let fromPeer = args.count == 6 && commandName(args[5]) == "PEER"
-        guard args.count == 5 || fromPeer else { out.writeRESPError("ERR syntax error"); return .done }
+        guard let (fromPeer, deadline) = peerFlag(args, at: 5) else { return .done }
         guard !fromPeer || mayActAsPeer(context) else { return refusePeerCommand() }
         let ttl: TTL = ms == -1 ? .never : ms == 0 ? .default : .milliseconds(ms)
-        return set(cg, key, args[3], ttl: ttl, fromPeer: fromPeer, context: context)
+        return set(cg, key, args[3], ttl: ttl, fromPeer: fromPeer, deadline: deadline, context: context)
+    }
+
+    /// `[PEER [deadline-ms]]` from `args[i]` on: whether it is a peer's call, and its
+    /// deadline; nil (with the error written) for anything else.
+    private func peerFlag(_ args: [ByteBuffer], at i: Int) -> (fromPeer: Bool, deadline: Int64?)? {
+        if args.count == i { return (false, nil) }
+        guard commandName(args[i]) == "PEER" else { out.writeRESPError("ERR syntax error"); return nil }
+        if args.count == i + 1 { return (true, nil) }
+        guard args.count == i + 2, let d = Int64(String(buffer: args[i + 1])) else {
+            out.writeRESPError("ERR syntax error (PEER takes a deadline in ms since 1970)")
+            return nil
+        }
+        return (true, d)
     }
 
     private func set(_ cg: ClusterGroup, _ key: [UInt8], _ value: ByteBuffer, ttl: TTL, fromPeer: Bool,
-                     context: ChannelHandlerContext) -> Outcome {
+                     deadline: Int64? = nil, context: ChannelHandlerContext) -> Outcome {
         guard value.readableBytes <= node.configuration.maxValueBytes else {
             out.writeRESPError("ERR value is \(value.readableBytes) bytes; the limit is \(node.configuration.maxValueBytes)")
             return .done
         }
-        switch node.set(cg, key, Array(value.readableBytesView), ttl: ttl, fromPeer: fromPeer, on: context.eventLoop) {
+        switch node.set(cg, key, Array(value.readableBytesView), ttl: ttl, fromPeer: fromPeer, deadline: deadline,
+                        on: context.eventLoop) {
         case .now(.success):
             out.writeRESPSimpleString("OK")
             return .done
@@ -456,13 +483,13 @@ final class CommandHandler: ChannelInboundHandler {
         })
     }
 
+    /// `BC.DEL group key [PEER [deadline-ms]]`.
     private func peerDelCommand(_ args: [ByteBuffer], context: ChannelHandlerContext) -> Outcome {
-        guard args.count == 3 || args.count == 4 else { return wrongArity("bc.del") }
+        guard (3...5).contains(args.count) else { return wrongArity("bc.del") }
         guard let cg = groupArg(args[1]), let key = keyArg(args[2]) else { return .done }
-        let fromPeer = args.count == 4 && commandName(args[3]) == "PEER"
-        guard args.count == 3 || fromPeer else { out.writeRESPError("ERR syntax error"); return .done }
+        guard let (fromPeer, deadline) = peerFlag(args, at: 3) else { return .done }
         guard !fromPeer || mayActAsPeer(context) else { return refusePeerCommand() }
-        return .later(node.delete(cg, key, fromPeer: fromPeer, on: context.eventLoop).map { removed in
+        return .later(node.delete(cg, key, fromPeer: fromPeer, deadline: deadline, on: context.eventLoop).map { removed in
             { $0.writeRESPInteger(removed ? 1 : 0) }
         })
     }

@@ -10,8 +10,16 @@ import Synchronization
 /// one request for its key in a small counting sketch, whose counters are halved
 /// every `window` requests; a value is admitted when its key's count reaches the
 /// threshold. One request for a key never displaces hot copies of others.
+///
+/// Invalidation wins over fetches in flight: ``invalidate(_:)`` bumps the key's
+/// write generation (``WriteGenerations``), and ``keep(_:_:ttl:ifStill:)`` stores a
+/// fetched value only if the generation it read before the fetch still holds. So a
+/// fetch that was on its way when a write's `BC.DROP` arrived cannot install its older
+/// value. Every copy is kept at most ``maxTTLMilliseconds`` (`--hot-max-age-ms`):
+/// the bound on staleness for a node that missed an invalidation.
 final class HotTier: Sendable {
     let store: Store
+    private let order = WriteGenerations()
     private let admission: Mutex<RequestCounter>
     private let threshold: Int
     let maxTTLMilliseconds: Int64
@@ -41,11 +49,26 @@ final class HotTier: Sendable {
         return count >= threshold
     }
 
-    /// Keeps a copy, its lifetime in the hot tier capped at ``maxTTLMilliseconds``.
+    /// The generation to pass to ``keep(_:_:ttl:ifStill:)``: read before the fetch starts.
+    func generation(_ key: [UInt8]) -> UInt64 { order.current(key) }
+
+    /// Drops every copy, and makes every fetch in flight skip its keep.
+    func invalidateAll() {
+        order.writeAll()
+        store.removeAll()
+    }
+
+    /// Drops the copy of `key`, and makes every fetch of it in flight skip its keep.
+    func invalidate(_ key: [UInt8]) {
+        order.write(key) { _ = try? store.delete(key) }
+    }
+
+    /// Keeps a copy unless `key` was invalidated since `generation` was read; its
+    /// lifetime in the hot tier capped at ``maxTTLMilliseconds``.
     /// The value's own expiry is stored with it (an 8-byte monotonic deadline in ms
     /// before the value, -1 for none), so a hit reports the key's real remaining
     /// lifetime, not the cap.
-    func keep(_ key: [UInt8], _ value: [UInt8], ttl: TTL) {
+    func keep(_ key: [UInt8], _ value: [UInt8], ttl: TTL, ifStill generation: UInt64) {
         var ms = maxTTLMilliseconds
         var deadline: Int64 = -1
         if case .milliseconds(let m) = ttl {
@@ -55,7 +78,7 @@ final class HotTier: Sendable {
         var stored = [UInt8](repeating: 0, count: 8)
         stored.withUnsafeMutableBytes { $0.storeBytes(of: deadline.littleEndian, as: Int64.self) }
         stored += value
-        try? store.set(key, stored, ttl: .milliseconds(max(1, ms)))
+        _ = order.fill(key, ifStill: generation) { try? store.set(key, stored, ttl: .milliseconds(max(1, ms))) }
     }
 
     /// The hot copy of `key` with the value's remaining lifetime, or nil.

@@ -26,6 +26,9 @@ public final class Node: @unchecked Sendable {
     let defaultGroup: ClusterGroup
     let eventLoopGroup: MultiThreadedEventLoopGroup
     let loaderPool: NIOThreadPool
+    /// One thread for membership changes (name resolution, ring builds), so that
+    /// neither an event loop nor a busy loader pool is held up by one.
+    let membershipPool = NIOThreadPool(numberOfThreads: 1)
     let startedAt = NIODeadline.now()
     let log: @Sendable (String) -> Void
     /// TLS contexts, made once from ``NodeConfiguration/tls``: the server's and the one
@@ -36,11 +39,23 @@ public final class Node: @unchecked Sendable {
     let etcd: EtcdClient?
 
     private let state = NIOLockedValueBox(State())
+    /// Members whose breaker is open here: this node may be missing their invalidations.
+    private let outOfContact = NIOLockedValueBox<Set<String>>([])
+    /// Whether hot copies may be served and kept: only while every member is in
+    /// contact (no breaker open). A node that cannot reach a member may have missed
+    /// its `BC.DROP`s, so it drops its hot copies when contact is lost and again when
+    /// it is back, and serves none in between (it asks the owners).
+    let hotTierUsable = Atomic<Bool>(true)
+    /// Held for a whole ring rebuild (never by a request), so rebuilds run one at a time.
+    private let rebuilding = NIOLock()
     private struct State {
         var view = RingView.empty
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var address: String = ""
+        /// Ring names that are this node (see ``MemberNames``); the first is its own.
+        var selfName: String = ""
+        var selfNames: Set<String> = []
         var staticPeers: [String] = []
         var discovered: [String]?
         var membership: EtcdMembership?
@@ -71,6 +86,12 @@ public final class Node: @unchecked Sendable {
         }
         guard configuration.peerTimeoutMilliseconds > 0, configuration.breakerBackoffMilliseconds > 0 else {
             throw CacheError(.invalidArgument, "peer timeout and breaker backoff must be > 0 ms")
+        }
+        guard configuration.loadTimeoutMilliseconds > 0 else {
+            throw CacheError(.invalidArgument, "load timeout must be > 0 ms")
+        }
+        guard configuration.hotMaxTTLMilliseconds > 0 else {
+            throw CacheError(.invalidArgument, "hot max age must be > 0 ms")
         }
         if configuration.etcdTLS != nil, !configuration.etcdEndpoints.contains(where: { $0.hasPrefix("https://") }) {
             throw CacheError(.invalidArgument, "etcd TLS settings need an https:// etcd endpoint")
@@ -118,6 +139,7 @@ public final class Node: @unchecked Sendable {
     /// - Throws: `.invalidArgument` when it cannot bind (the message says why).
     public func start() throws(CacheError) {
         loaderPool.start()
+        membershipPool.start()
         let limits = configuration.limits
         let sslContext = serverSSLContext
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
@@ -149,9 +171,13 @@ public final class Node: @unchecked Sendable {
         if host == "0.0.0.0" || host == "::" || host.isEmpty { host = "127.0.0.1" }
         if host.contains(":") { host = "[\(host)]" }
         let address = configuration.advertisedAddress ?? "\(host):\(bound)"
+        let selfName = MemberNames.canonical(address)
+        let selfNames = MemberNames.selfNames(host: configuration.host, port: bound).union([selfName])
         state.withLockedValue {
             $0.serverChannel = channel
             $0.address = address
+            $0.selfName = selfName
+            $0.selfNames = selfNames
         }
         rebuildRing()
         if let client = etcd {
@@ -182,41 +208,77 @@ public final class Node: @unchecked Sendable {
         rebuildRing()
     }
 
+    /// Replaces the static peer list like ``setPeers(_:)``, with the ring rebuilt on
+    /// the membership thread (for callers on an event loop: `BC.SETPEERS`).
+    func setPeers(_ peers: [String], on loop: any EventLoop) -> EventLoopFuture<Void> {
+        for p in peers where splitHostPort(p) == nil {
+            return loop.makeFailedFuture(NodeError(.invalidArgument, "ERR peer address must be host:port; got '\(p)'"))
+        }
+        state.withLockedValue { $0.staticPeers = peers }
+        return membershipPool.runIfActive(eventLoop: loop) { [self] in rebuildRing() }
+    }
+
     private func discovered(_ members: [String]) {
         state.withLockedValue { $0.discovered = members }
-        rebuildRing()
+        membershipPool.submit { [weak self] state in
+            if state == .active { self?.rebuildRing() }
+        }
     }
 
     /// Builds a new ring from the static and discovered members and swaps it in;
-    /// keeps the clients of members that stay, opens none eagerly, closes the rest.
+    /// keeps the clients of members that stay, connects to new members at once, and
+    /// closes the clients of members that left.
+    /// Names are resolved and the ring is built off the state lock (that every request
+    /// takes), one rebuild at a time, so a large membership change stalls no request.
     private func rebuildRing() {
-        var closing: [PeerClient] = []
-        state.withLockedValue { s in
-            guard !s.stopped, !s.address.isEmpty else { return }
-            let wanted = Set(s.staticPeers + (s.discovered ?? []) + [s.address])
-            let members = wanted.sorted()
-            guard members != s.view.members else { return }
-            var ring = try! HashRing()  // the default virtual-node count is valid
-            for m in members { try? ring.add(m) }
-            var peers: [String: PeerClient] = [:]
-            for m in members where m != s.address {
-                if let existing = s.view.peers[m] {
-                    peers[m] = existing
-                } else if let client = try? PeerClient(address: m, options: peerOptions, sslContext: peerSSLContext,
-                                                           eventLoopGroup: eventLoopGroup) {
-                    peers[m] = client
-                }
+        rebuilding.withLock {
+            let input = state.withLockedValue { s -> (names: [String], selfName: String, selfNames: Set<String>)? in
+                guard !s.stopped, !s.address.isEmpty else { return nil }
+                return (s.staticPeers + (s.discovered ?? []), s.selfName, s.selfNames)
             }
-            closing = s.view.peers.filter { peers[$0.key] == nil }.map(\.value)
-            s.view = RingView(ring: ring, members: members, peers: peers, selfAddress: s.address)
+            guard let input else { return }
+            // Ring name → the address to dial (the first spelling listed, for TLS names).
+            var dial: [String: String] = [:]
+            for name in input.names {
+                let ringName = MemberNames.canonical(name)
+                if input.selfNames.contains(ringName) { continue }
+                if dial[ringName] == nil { dial[ringName] = name }
+            }
+            let members = (Array(dial.keys) + [input.selfName]).sorted()
+            guard members != view.members else { return }
+            let ring = try! HashRing(members: members)  // names are non-empty, the default virtual-node count valid
+            var closing: [PeerClient] = []
+            var opened: [PeerClient] = []
+            var gone: Set<String> = []
+            let options = peerOptions  // reads the state lock: not inside it
+            state.withLockedValue { s in
+                guard !s.stopped else { return }
+                var peers: [String: PeerClient] = [:]
+                for (m, address) in dial {
+                    if let existing = s.view.peers[m] {
+                        peers[m] = existing
+                    } else if let client = try? PeerClient(
+                        address: address, options: options, sslContext: peerSSLContext, eventLoopGroup: eventLoopGroup,
+                        onBreakerChange: { [weak self] open in self?.contact(with: m, lost: open) }) {
+                        peers[m] = client
+                        opened.append(client)
+                    }
+                }
+                closing = s.view.peers.filter { peers[$0.key] == nil }.map(\.value)
+                gone = Set(s.view.peers.keys.filter { peers[$0] == nil })
+                s.view = RingView(ring: ring, members: members, peers: peers, selfAddress: input.selfName)
+            }
             log("ring: \(members.joined(separator: ", "))")
+            for c in closing { c.close() }
+            if !gone.isEmpty { forgetContact(with: gone) }
+            for c in opened { c.connectAll() }  // ready before the first request needs them
         }
-        for c in closing { c.close() }
     }
 
     var peerOptions: PeerClient.Options {
         var o = PeerClient.Options()
         o.timeoutMilliseconds = configuration.peerTimeoutMilliseconds
+        o.loadTimeoutMilliseconds = configuration.loadTimeoutMilliseconds
         o.connections = configuration.connectionsPerPeer
         o.password = configuration.password
         o.breakerBackoffMilliseconds = configuration.breakerBackoffMilliseconds
@@ -224,10 +286,48 @@ public final class Node: @unchecked Sendable {
         o.limits = RESPLimits(maxFrameBytes: configuration.limits.maxFrameBytes,
                               maxBulkBytes: configuration.limits.maxBulkBytes)
         o.tls = configuration.tls?.peerClientSettings
+        o.selfName = state.withLockedValue { $0.selfName }
         return o
     }
 
     var view: RingView { state.withLockedValue { $0.view } }
+
+    /// A member's breaker opened (`lost`) or closed: see ``hotTierUsable``.
+    private func contact(with member: String, lost: Bool) {
+        updateContact { if lost { $0.insert(member) } else { $0.remove(member) } }
+    }
+
+    /// Members that left the ring no longer count as out of contact.
+    private func forgetContact(with members: Set<String>) {
+        updateContact { $0.subtract(members) }
+    }
+
+    /// Applies `change`; when the node goes out of contact with some member, or back in
+    /// contact with all, its hot copies go (what was kept while invalidations may have
+    /// been missed) and hot-tier use follows. Under the set's lock, so transitions
+    /// apply in order.
+    private func updateContact(_ change: (inout Set<String>) -> Void) {
+        outOfContact.withLockedValue { set in
+            let wasUsable = set.isEmpty
+            change(&set)
+            let usable = set.isEmpty
+            guard usable != wasUsable else { return }
+            if !usable { hotTierUsable.store(false, ordering: .sequentiallyConsistent) }
+            for cg in groups.values { cg.hot.invalidateAll() }
+            if usable { hotTierUsable.store(true, ordering: .sequentiallyConsistent) }
+            log(usable ? "hot tier on: every member answers again"
+                       : "hot tier off: out of contact with \(set.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// Members this node cannot reach now (their breaker is open), sorted.
+    var membersOutOfContact: [String] { outOfContact.withLockedValue { $0.sorted() } }
+
+    /// A peer (by ring name) sent this node a command: it is alive (see
+    /// ``PeerClient/markAlive()``).
+    func heard(from peer: String) {
+        view.peers[peer]?.markAlive()
+    }
 
     private func track(_ channel: any Channel) {
         connectionsAccepted.add(1, ordering: .relaxed)
@@ -275,6 +375,7 @@ public final class Node: @unchecked Sendable {
         }
         for p in peers { p.close() }
         try? loaderPool.syncShutdownGracefully()
+        try? membershipPool.syncShutdownGracefully()
         try? eventLoopGroup.syncShutdownGracefully()
     }
 
@@ -316,6 +417,14 @@ final class ClusterGroup: Sendable {
     let fallbackLoads = Atomic<UInt64>(0)
     /// Gets this node answered for other nodes (as the owner).
     let servedToPeers = Atomic<UInt64>(0)
+    /// Gets that shared a fetch or load already running here (not counted in peerGets).
+    let flightsJoined = Atomic<UInt64>(0)
+    /// Fetches from owners (and fallback loads) running here, one per key: concurrent
+    /// gets of a key this node does not own make one `BC.GET`.
+    let fetches = FutureFlights<LoadedValue?>()
+    /// Loads running here as the owner, one per key, so that followers wait on a
+    /// future instead of holding a loader thread.
+    let loads = FutureFlights<LoadedValue?>()
 
     init(_ group: Group, _ c: NodeConfiguration) throws(CacheError) {
         self.group = group

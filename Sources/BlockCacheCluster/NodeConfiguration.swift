@@ -45,6 +45,12 @@ public struct NodeConfiguration: Sendable {
 
     /// Deadline of every call to a peer, connecting included.
     public var peerTimeoutMilliseconds: Int64 = 500
+    /// How long a fetch from an owner may wait while the owner is alive and loading
+    /// (`--load-timeout-ms`). A fetch that has waited ``peerTimeoutMilliseconds`` is
+    /// not given up: a `PING` on another connection checks the owner, and only an
+    /// owner that does not answer it counts as unreachable. So a slow loader causes one
+    /// load in the cluster, not a fallback load on every node and an open breaker.
+    public var loadTimeoutMilliseconds: Int64 = 10_000
     /// How long a peer that failed is left alone before one probe call tries it
     /// again; doubled on each further failure up to ``breakerMaxBackoffMilliseconds``.
     public var breakerBackoffMilliseconds: Int64 = 1_000
@@ -59,9 +65,10 @@ public struct NodeConfiguration: Sendable {
     /// Requests for a key (seen at this node, in the recent window) before its value
     /// fetched from the owner is kept in the hot tier.
     public var hotAdmissionThreshold: Int = 2
-    /// Longest time a hot copy is kept, whatever the value's own expiry: bounds how
-    /// long a copy can stay stale if a delete's invalidation could not reach this node.
-    public var hotMaxTTLMilliseconds: Int64 = 60_000
+    /// Longest time a hot copy (or a copy loaded here while the owner was unreachable)
+    /// is kept, whatever the value's own expiry (`--hot-max-age-ms`): the bound on how
+    /// stale a read can be on a node that a write's invalidation could not reach.
+    public var hotMaxTTLMilliseconds: Int64 = 5_000
 
     /// Threads that run loaders (the owner's misses).
     public var loaderThreads: Int = 16

@@ -35,7 +35,9 @@ extension Node {
         add("cluster") {
             let v = view
             var l = ["cluster_self:\(v.selfAddress)", "cluster_size:\(v.members.count)",
-                     "cluster_members:\(v.members.joined(separator: ","))"]
+                     "cluster_members:\(v.members.joined(separator: ","))",
+                     "cluster_hot_tier:\(hotTierUsable.load(ordering: .relaxed) ? "on" : "off")",
+                     "cluster_out_of_contact:\(membersOutOfContact.joined(separator: ","))"]
             for (address, peer) in v.peers.sorted(by: { $0.key < $1.key }) {
                 l.append("peer_\(address):breaker=\(peer.isBreakerOpen ? "open" : "closed"),failures=\(peer.failureCount)")
             }
@@ -58,6 +60,7 @@ extension Node {
                     "\(p)peer_gets:\(cg.peerGets.load(ordering: .relaxed))",
                     "\(p)peer_failures:\(cg.peerFailures.load(ordering: .relaxed))",
                     "\(p)fallback_loads:\(cg.fallbackLoads.load(ordering: .relaxed))",
+                    "\(p)flights_joined:\(cg.flightsJoined.load(ordering: .relaxed))",
                     "\(p)hot_hits:\(cg.hotHits.load(ordering: .relaxed))",
                     "\(p)hot_admits:\(cg.hotAdmits.load(ordering: .relaxed))",
                     "\(p)hot_entries:\(h.entries)", "\(p)hot_bytes:\(h.bytes)",

@@ -11,8 +11,12 @@ public enum PeerError: Error, Sendable, CustomStringConvertible {
     case unavailable(String)
     /// No reply within the deadline (the connection is closed: its pipeline is lost).
     case timeout(String)
-    /// Could not connect, or the connection closed before the reply.
+    /// Could not connect, or the connection was lost before the command was sent:
+    /// the peer never saw it.
     case connection(String)
+    /// The command was sent, but the connection closed before its reply: the peer
+    /// may or may not have run it.
+    case noReply(String)
     /// The node replied with an error.
     case reply(String)
     /// The reply was not of the expected shape.
@@ -23,6 +27,7 @@ public enum PeerError: Error, Sendable, CustomStringConvertible {
         case .unavailable(let s): return "peer unavailable: \(s)"
         case .timeout(let s): return "peer timeout: \(s)"
         case .connection(let s): return "peer connection failed: \(s)"
+        case .noReply(let s): return "peer connection lost before the reply: \(s)"
         case .reply(let s): return s
         case .protocolViolation(let s): return "peer protocol error: \(s)"
         }
@@ -31,8 +36,17 @@ public enum PeerError: Error, Sendable, CustomStringConvertible {
     /// Whether the failure says the peer is unreachable (as opposed to its answer).
     public var isTransport: Bool {
         switch self {
-        case .unavailable, .timeout, .connection: return true
+        case .unavailable, .timeout, .connection, .noReply: return true
         case .reply, .protocolViolation: return false
+        }
+    }
+
+    /// Whether the command may have reached the peer and run there: a timeout or a
+    /// connection lost after sending. A write that failed so has an unknown outcome.
+    public var mayHaveRun: Bool {
+        switch self {
+        case .timeout, .noReply: return true
+        case .unavailable, .connection, .reply, .protocolViolation: return false
         }
     }
 }
@@ -55,6 +69,16 @@ public final class PeerClient: @unchecked Sendable {
         public var breakerBackoffMilliseconds: Int64 = 1_000
         public var breakerMaxBackoffMilliseconds: Int64 = 30_000
         public var limits: RESPLimits = RESPLimits()
+        /// How long a fetch (``PeerClient/call(_:on:fetch:)`` with `fetch: true`, a
+        /// node's `BC.GET … PEER`) may wait for an owner that is alive and loading.
+        /// Fetches get connections of their own; when one has waited `timeout`, a `PING`
+        /// on another connection checks the peer: an answer extends the wait by
+        /// another `timeout` (up to this), no answer fails the fetch as a timeout.
+        /// nil: fetches are calls like any other.
+        public var loadTimeoutMilliseconds: Int64?
+        /// The calling node's ring name, sent as `BC.IAM name` on each new connection:
+        /// a node that hears from a peer knows it is alive and closes its breaker.
+        public var selfName: String?
         /// TLS to the node; nil = plaintext.
         public var tls: TLSClientSettings?
         public init() {}
@@ -67,9 +91,12 @@ public final class PeerClient: @unchecked Sendable {
     private let group: any EventLoopGroup
     private let sslContext: NIOSSLContext?
     private let lock = NIOLock()
-    // Protected by `lock`.
+    // Protected by `lock`. With a load timeout, slots [0, n) carry ordinary calls and
+    // [n, 2n) fetches, so a quick call never queues behind a slow load's reply.
     private var slots: [EventLoopFuture<any Channel>?]
     private var next = 0
+    private var nextFetch = 0
+    private let connectionsPerKind: Int
     private var closed = false
     private var breakerOpenUntil: NIODeadline?
     private var breakerBackoff: Int64
@@ -83,10 +110,16 @@ public final class PeerClient: @unchecked Sendable {
                       eventLoopGroup: eventLoopGroup)
     }
 
+    /// Told when the breaker opens (`true`) and when it closes again (`false`), outside
+    /// the client's lock.
+    private let onBreakerChange: (@Sendable (_ open: Bool) -> Void)?
+
     /// With a TLS context made once for many clients (a node's peers); used when
     /// `options.tls` is set.
     init(address: String, options: Options, sslContext: NIOSSLContext?,
-         eventLoopGroup: any EventLoopGroup) throws(CacheError) {
+         eventLoopGroup: any EventLoopGroup,
+         onBreakerChange: (@Sendable (_ open: Bool) -> Void)? = nil) throws(CacheError) {
+        self.onBreakerChange = onBreakerChange
         guard let (host, port) = splitHostPort(address) else {
             throw CacheError(.invalidArgument, "peer address must be host:port; got '\(address)'")
         }
@@ -96,7 +129,8 @@ public final class PeerClient: @unchecked Sendable {
         self.options = options
         self.sslContext = options.tls == nil ? nil : sslContext
         self.group = eventLoopGroup
-        slots = Array(repeating: nil, count: max(1, options.connections))
+        connectionsPerKind = max(1, options.connections)
+        slots = Array(repeating: nil, count: connectionsPerKind * (options.loadTimeoutMilliseconds == nil ? 1 : 2))
         breakerBackoff = options.breakerBackoffMilliseconds
     }
 
@@ -109,21 +143,32 @@ public final class PeerClient: @unchecked Sendable {
     }
 
     /// Sends one command and returns its reply (an error reply is a successful
-    /// future holding `.error`). Fails with ``PeerError``.
-    public func call(_ arguments: [ByteBuffer], on eventLoop: (any EventLoop)? = nil) -> EventLoopFuture<RESPValue> {
+    /// future holding `.error`). Fails with ``PeerError``. `fetch`: a call that may
+    /// wait for a load (see ``Options/loadTimeoutMilliseconds``).
+    /// `throughBreaker`: send even while the breaker is open (an invalidation, which
+    /// must reach a peer that is alive whatever the breaker believes); its outcome
+    /// then closes or reopens the breaker as a probe's would.
+    public func call(_ arguments: [ByteBuffer], on eventLoop: (any EventLoop)? = nil,
+                     fetch: Bool = false, throughBreaker: Bool = false) -> EventLoopFuture<RESPValue> {
         let loop = eventLoop ?? group.next()
         let admitted: Result<EventLoopFuture<any Channel>, PeerError> = lock.withLock {
             if closed { return .failure(.connection("client for \(address) is closed")) }
-            if let until = breakerOpenUntil {
+            if !throughBreaker, let until = breakerOpenUntil {
                 if until > .now() || probing {
                     return .failure(.unavailable("\(address) failed recently; retrying after a backoff"))
                 }
                 probing = true
             }
-            let i = next % slots.count
-            next &+= 1
+            let i: Int
+            if fetch && slots.count > connectionsPerKind {
+                i = connectionsPerKind + nextFetch % connectionsPerKind
+                nextFetch &+= 1
+            } else {
+                i = next % connectionsPerKind
+                next &+= 1
+            }
             if let existing = slots[i] { return .success(existing) }
-            let connecting = connect()
+            let connecting = connect(fetch: i >= connectionsPerKind)
             slots[i] = connecting
             return .success(connecting)
         }
@@ -134,7 +179,17 @@ public final class PeerClient: @unchecked Sendable {
         }
         let result = channelFuture.flatMap { channel -> EventLoopFuture<RESPValue> in
             let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-            channel.writeAndFlush(PendingCall(arguments: arguments, promise: promise), promise: nil)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            // A write that fails never reaches the handler's queue when the channel had
+            // closed already (the command was not sent); otherwise the handler fails it.
+            written.futureResult.whenFailure { error in
+                if let e = error as? ChannelError, e == .ioOnClosedChannel {
+                    promise.fail(PeerError.connection("\(self.address): connection closed before the command was sent"))
+                } else {
+                    promise.fail(PeerError.noReply("\(self.address): \(error)"))
+                }
+            }
+            channel.writeAndFlush(PendingCall(arguments: arguments, promise: promise), promise: written)
             return promise.futureResult
         }
         result.whenComplete { [self] outcome in
@@ -147,6 +202,31 @@ public final class PeerClient: @unchecked Sendable {
         return result.hop(to: loop)
     }
 
+    /// Opens the first connection for ordinary calls and the first for fetches now,
+    /// so that the first calls do not wait for a connect (a node does this for each
+    /// new member). A connection that fails is forgotten, and the next call tries
+    /// again; the breaker is not touched.
+    public func connectAll() {
+        let opened: [EventLoopFuture<any Channel>] = lock.withLock {
+            guard !closed else { return [] }
+            var opened: [EventLoopFuture<any Channel>] = []
+            for i in Set([0, connectionsPerKind % slots.count]) where slots[i] == nil {
+                let f = connect(fetch: i >= connectionsPerKind)
+                slots[i] = f
+                opened.append(f)
+            }
+            return opened
+        }
+        for f in opened {
+            f.whenFailure { [weak self] _ in
+                guard let self else { return }
+                self.lock.withLock {
+                    for i in self.slots.indices where self.slots[i] === f { self.slots[i] = nil }
+                }
+            }
+        }
+    }
+
     /// Closes every connection; later calls fail.
     public func close() {
         let open: [EventLoopFuture<any Channel>] = lock.withLock {
@@ -157,30 +237,66 @@ public final class PeerClient: @unchecked Sendable {
         for f in open { f.whenSuccess { $0.close(promise: nil) } }
     }
 
+    /// The peer was heard from (it sent this node a command): it is alive, so the
+    /// breaker closes and calls, invalidations above all, go to it again at once.
+    public func markAlive() {
+        recordSuccess()
+    }
+
     private func recordSuccess() {
-        lock.withLock {
+        let closed: Bool = lock.withLock {
+            let wasOpen = breakerOpenUntil != nil
             breakerOpenUntil = nil
             breakerBackoff = options.breakerBackoffMilliseconds
             probing = false
+            return wasOpen
         }
+        if closed { onBreakerChange?(false) }
     }
 
     private func recordFailure(_ channelFuture: EventLoopFuture<any Channel>) {
-        lock.withLock {
+        let opened: Bool = lock.withLock {
             failures += 1
             // Forget the failed connection so the next call opens a new one.
             for i in slots.indices where slots[i] === channelFuture { slots[i] = nil }
             if probing {  // a failed probe: back off longer
                 breakerBackoff = min(breakerBackoff * 2, options.breakerMaxBackoffMilliseconds)
             }
+            let wasOpen = breakerOpenUntil != nil
             breakerOpenUntil = .now() + .milliseconds(breakerBackoff)
             probing = false
+            return !wasOpen
+        }
+        if opened { onBreakerChange?(true) }
+    }
+
+    /// Whether the breaker has opened and not closed since (half-open included: the
+    /// backoff may have passed with no probe answered yet).
+    public var isOutOfContact: Bool { lock.withLock { breakerOpenUntil != nil } }
+
+    /// Whether the peer answers a `PING` within the timeout, on an ordinary connection.
+    private func isAlive() -> EventLoopFuture<Void> {
+        call([ByteBuffer(string: "PING")]).flatMapThrowing { reply in
+            if case .error(let e) = reply, !e.hasPrefix("NOAUTH") { throw PeerError.reply(e) }
         }
     }
 
-    /// Opens one connection (called under `lock`).
-    private func connect() -> EventLoopFuture<any Channel> {
+    /// Opens one connection (called under `lock`); `fetch`: one for fetches, whose
+    /// deadline a live peer extends up to the load timeout.
+    private func connect(fetch: Bool = false) -> EventLoopFuture<any Channel> {
         let timeout = TimeAmount.milliseconds(options.timeoutMilliseconds)
+        let longest = fetch ? TimeAmount.milliseconds(max(options.timeoutMilliseconds,
+                                                          options.loadTimeoutMilliseconds ?? 0)) : timeout
+        let loops: any EventLoopGroup = group
+        var liveness: (@Sendable () -> EventLoopFuture<Void>)?
+        if fetch {
+            liveness = { [weak self] () -> EventLoopFuture<Void> in
+                guard let self else {
+                    return loops.next().makeFailedFuture(PeerError.connection("the client is gone"))
+                }
+                return self.isAlive()
+            }
+        }
         let limits = options.limits
         let address = self.address
         let password = options.password
@@ -197,13 +313,40 @@ public final class PeerClient: @unchecked Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RESPReplyDecoder(limits: limits)),
-                        PipelinedClientHandler(address: address, timeout: timeout),
+                        PipelinedClientHandler(address: address, timeout: timeout, longest: longest, liveness: liveness),
                     ])
                 }
             }
             .connect(host: host, port: port)
             .flatMapErrorThrowing { error in throw PeerError.connection("\(address): \(error)") }
-        // Forget a connection when it closes, so the next call reconnects.
+        let selfName = options.selfName
+        guard password != nil || selfName != nil else { return forgetOnClose(future) }
+        return forgetOnClose(future.flatMap { channel in
+            var first = channel.eventLoop.makeSucceededVoidFuture()
+            if let password {
+                let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+                channel.writeAndFlush(PendingCall(arguments: [ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
+                                                  promise: promise), promise: nil)
+                first = promise.futureResult.flatMapThrowing { reply in
+                    if case .error(let e) = reply {
+                        channel.close(promise: nil)
+                        throw PeerError.reply("AUTH to \(address) failed: \(e)")
+                    }
+                }
+            }
+            if let selfName {
+                // Pipelined behind AUTH; its reply (an error from an older node) is not waited for.
+                let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+                channel.writeAndFlush(PendingCall(arguments: [ByteBuffer(string: "BC.IAM"), ByteBuffer(string: selfName)],
+                                                  promise: promise), promise: nil)
+            }
+            return first.map { channel }
+        })
+    }
+
+    /// Forgets the connection `future` (the one kept in a slot) when it closes, so the
+    /// next call reconnects instead of writing to a closed channel.
+    private func forgetOnClose(_ future: EventLoopFuture<any Channel>) -> EventLoopFuture<any Channel> {
         future.whenSuccess { [weak self] channel in
             channel.closeFuture.whenComplete { _ in
                 guard let self else { return }
@@ -212,19 +355,7 @@ public final class PeerClient: @unchecked Sendable {
                 }
             }
         }
-        guard let password else { return future }
-        return future.flatMap { channel in
-            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-            channel.writeAndFlush(PendingCall(arguments: [ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
-                                              promise: promise), promise: nil)
-            return promise.futureResult.flatMapThrowing { reply in
-                if case .error(let e) = reply {
-                    channel.close(promise: nil)
-                    throw PeerError.reply("AUTH to \(address) failed: \(e)")
-                }
-                return channel
-            }
-        }
+        return future
     }
 }
 
@@ -244,13 +375,21 @@ final class PipelinedClientHandler: ChannelDuplexHandler {
 
     private let address: String
     private let timeout: TimeAmount
-    private var waiting = CircularBuffer<(promise: EventLoopPromise<RESPValue>, deadline: NIODeadline)>()
+    /// The longest a call may wait when the peer answers liveness checks (= timeout
+    /// without them).
+    private let longest: TimeAmount
+    private let liveness: (@Sendable () -> EventLoopFuture<Void>)?
+    private var waiting = CircularBuffer<(promise: EventLoopPromise<RESPValue>, deadline: NIODeadline, last: NIODeadline)>()
     private var timer: Scheduled<Void>?
+    private var checking = false
     private var failure: PeerError?
 
-    init(address: String, timeout: TimeAmount) {
+    init(address: String, timeout: TimeAmount, longest: TimeAmount? = nil,
+         liveness: (@Sendable () -> EventLoopFuture<Void>)? = nil) {
         self.address = address
         self.timeout = timeout
+        self.longest = longest ?? timeout
+        self.liveness = liveness
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -262,7 +401,8 @@ final class PipelinedClientHandler: ChannelDuplexHandler {
         }
         var buffer = context.channel.allocator.buffer(capacity: 64 + call.arguments.reduce(0) { $0 + $1.readableBytes + 16 })
         buffer.writeRESPCommand(call.arguments)
-        waiting.append((call.promise, .now() + timeout))
+        let now = NIODeadline.now()
+        waiting.append((call.promise, now + timeout, now + longest))
         if timer == nil { armTimer(context: context) }
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
@@ -291,10 +431,37 @@ final class PipelinedClientHandler: ChannelDuplexHandler {
         timer = context.eventLoop.scheduleTask(deadline: first.deadline) { [self] in
             timer = nil
             guard let head = waiting.first else { return }
-            if head.deadline <= .now() {
-                fail(context: context, .timeout("\(address) did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
-            } else {
+            let now = NIODeadline.now()
+            if head.deadline > now {
                 armTimer(context: context)
+            } else if let liveness, head.last > now {
+                checkLiveness(context: context, liveness)
+            } else {
+                let waited = (head.last > head.deadline ? longest : timeout).nanoseconds / 1_000_000
+                fail(context: context, .timeout("\(address) did not answer within \(waited) ms"))
+            }
+        }
+    }
+
+    /// The head call is overdue but may be waiting for a slow load: ask the peer
+    /// whether it is alive (on another connection). Alive: every waiting call gets
+    /// another `timeout` (never past its `last`). Not: fail them all as a timeout.
+    private func checkLiveness(context: ChannelHandlerContext, _ liveness: @Sendable () -> EventLoopFuture<Void>) {
+        guard !checking else { return }
+        checking = true
+        let loop = context.eventLoop
+        let ctx = NIOLoopBound(context, eventLoop: loop)
+        liveness().hop(to: loop).whenComplete { [self] result in
+            checking = false
+            let context = ctx.value
+            guard failure == nil else { return }
+            switch result {
+            case .success:
+                let extended = NIODeadline.now() + timeout
+                for i in waiting.indices { waiting[i].deadline = min(extended, waiting[i].last) }
+                armTimer(context: context)
+            case .failure(let e):
+                fail(context: context, .timeout("\(address) did not answer within \(timeout.nanoseconds / 1_000_000) ms (liveness check: \(e))"))
             }
         }
     }
@@ -307,7 +474,10 @@ final class PipelinedClientHandler: ChannelDuplexHandler {
 
     private func failAll(_ error: PeerError) {
         if failure == nil { failure = error }
-        while let w = waiting.popFirst() { w.promise.fail(error) }
+        // Every waiting command was written: a lost connection leaves its outcome unknown.
+        let sent: PeerError
+        if case .connection(let s) = error { sent = .noReply(s) } else { sent = error }
+        while let w = waiting.popFirst() { w.promise.fail(sent) }
     }
 }
 

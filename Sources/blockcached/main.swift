@@ -63,7 +63,13 @@ let usage = """
       --max-key-bytes N         longest key (default 65535)
       --max-value-bytes SIZE    largest value (default 32m)
       --peer-timeout-ms N       deadline of a call to a peer (default 500)
+      --load-timeout-ms N       how long a fetch waits for an owner that is alive and
+                                loading (default 10000; liveness is checked every
+                                peer timeout)
       --breaker-backoff-ms N    first backoff after a peer fails (default 1000)
+      --hot-max-age-ms N        longest a copy of another node's key is kept here
+                                (default 5000): how stale a read can be on a node
+                                that a write's invalidation could not reach
       --threads N               event-loop threads (default: one per CPU)
       --loader-threads N        threads running loaders (default 16)
       --drain-ms N              how long a stop waits for requests in flight (default 2000)
@@ -178,6 +184,8 @@ while let flag = args.popFirst() {
     case "--max-value-bytes": configuration.maxValueBytes = Int(parseSize(value(flag), flag))
     case "--peer-timeout-ms": configuration.peerTimeoutMilliseconds = parseInt(value(flag), flag, min: 1)
     case "--breaker-backoff-ms": configuration.breakerBackoffMilliseconds = parseInt(value(flag), flag, min: 1)
+    case "--load-timeout-ms": configuration.loadTimeoutMilliseconds = parseInt(value(flag), flag, min: 1)
+    case "--hot-max-age-ms": configuration.hotMaxTTLMilliseconds = parseInt(value(flag), flag, min: 1)
     case "--threads": configuration.eventLoopThreads = Int(parseInt(value(flag), flag))
     case "--loader-threads": configuration.loaderThreads = Int(parseInt(value(flag), flag, min: 1))
     case "--drain-ms": configuration.drainMilliseconds = parseInt(value(flag), flag)

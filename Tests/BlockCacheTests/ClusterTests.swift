@@ -122,7 +122,7 @@ import Glibc
         let hot = try HotTier(groupConfiguration: StoreConfiguration(), fraction: 1.0 / 8,
                               defaultBytes: 1 << 20, threshold: 1, maxTTLMilliseconds: 30)
         #expect(hot.store.configuration.maxBytes == 1 << 20)
-        hot.keep(Array("k".utf8), Array("v".utf8), ttl: .never)
+        hot.keep(Array("k".utf8), Array("v".utf8), ttl: .never, ifStill: hot.generation(Array("k".utf8)))
         #expect(try hot.store.get("k") != nil)
         usleep(60_000)
         #expect(try hot.store.get("k") == nil)

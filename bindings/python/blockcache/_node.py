@@ -177,7 +177,9 @@ class Node(_Handle):
     def set(self, key: BytesLike, value: BytesLike, ttl_ms: int = 0, group: Optional[str] = None) -> None:
         """Sets key at its owner and drops every other copy before returning.
 
-        Raises UnavailableError when the owner cannot be reached (nothing written).
+        Raises UnavailableError when the owner cannot be reached; its message says
+        whether the write was not applied or its outcome is unknown (sent, no answer:
+        applied before its deadline or never).
         """
         k, v = as_bytes(key), as_bytes(value, "value")
         rc = N.bc_node_set(self._h, self._group(group), k, len(k), v, len(v), as_ttl(ttl_ms))

@@ -211,3 +211,20 @@ def test_tls_bad_options(certs):
     with pytest.raises(blockcache.InvalidArgumentError, match="nonexistent"):
         Node([g], etcd=["https://127.0.0.1:1"], etcd_ca="/nonexistent/ca.pem")
     g.close()
+
+
+def test_a_node_listed_under_another_name_is_one_member():
+    """Issue 15, case 3: peers that name this node as localhost:P (it listens on
+    127.0.0.1:P) must not make it its own peer; every write must read back."""
+    g = Group("users", Counting(), max_bytes=1 << 20)
+    n = Node([g], peer_timeout_ms=300, event_loop_threads=1, loader_threads=2)
+    g.close()
+    try:
+        port = n.address.rsplit(":", 1)[1]
+        n.set_peers([f"localhost:{port}", n.address])
+        assert n.members() == [n.address]
+        for i in range(50):
+            n.set(f"s{i}", f"v{i}")
+        assert [n.get(f"s{i}") for i in range(50)] == [f"v{i}".encode() for i in range(50)]
+    finally:
+        n.stop()
