@@ -1,4 +1,4 @@
-import Synchronization
+public import Synchronization
 
 /// Orders read-through fills after writes: a fill that started before a write of its
 /// key may not store its (older) result over what the write left.
@@ -13,12 +13,15 @@ import Synchronization
 ///
 /// Thread safety: every method may be called from any thread.
 public final class WriteGenerations: Sendable {
-    private final class Stripe: Sendable {
-        let generation = Mutex<UInt64>(0)  // counts writes to the stripe's keys
+    @usableFromInline
+    final class Stripe: Sendable {
+        @usableFromInline
+        let generation: Mutex<UInt64>  // counts writes to the stripe's keys
+        init() { generation = Mutex(0) }
     }
 
-    private let stripes: [Stripe]
-    private let mask: Int
+    @usableFromInline let stripes: [Stripe]
+    @usableFromInline let mask: Int
 
     /// - Parameter stripes: rounded up to a power of two, at least 1.
     public init(stripes: Int = 256) {
@@ -27,14 +30,14 @@ public final class WriteGenerations: Sendable {
         mask = n - 1
     }
 
-    @inline(__always)
-    private func stripe(_ key: UnsafeRawBufferPointer) -> Stripe { stripe(hash: StableHash.hash64(key)) }
+    @inlinable
+    func stripe(_ key: UnsafeRawBufferPointer) -> Stripe { stripe(hash: StableHash.hash64(key)) }
 
-    @inline(__always)
-    private func stripe(_ key: [UInt8]) -> Stripe { stripe(hash: StableHash.hash64(key)) }
+    @inlinable
+    func stripe(_ key: [UInt8]) -> Stripe { stripe(hash: StableHash.hash64(key)) }
 
-    @inline(__always)
-    private func stripe(hash: UInt64) -> Stripe { stripes[Int(truncatingIfNeeded: hash >> 40) & mask] }
+    @inlinable
+    func stripe(hash: UInt64) -> Stripe { stripes[Int(truncatingIfNeeded: hash >> 40) & mask] }
 
     /// The generation of `key`'s stripe now: read it before a fill starts loading.
     public func current(_ key: UnsafeRawBufferPointer) -> UInt64 {
@@ -48,6 +51,7 @@ public final class WriteGenerations: Sendable {
     /// Runs a write of `key` (`body`) under its stripe's lock, after bumping the
     /// generation, so a fill that read the old generation will not store over it.
     /// The generation moves even when `body` throws (a failed write costs a fill its store).
+    @inlinable
     public func write<R, E: Error>(_ key: UnsafeRawBufferPointer, _ body: () throws(E) -> R) throws(E) -> R {
         try stripe(key).generation.withLock { (g: inout UInt64) throws(E) -> R in
             g &+= 1
@@ -55,6 +59,7 @@ public final class WriteGenerations: Sendable {
         }
     }
 
+    @inlinable
     public func write<R, E: Error>(_ key: [UInt8], _ body: () throws(E) -> R) throws(E) -> R {
         try stripe(key).generation.withLock { (g: inout UInt64) throws(E) -> R in
             g &+= 1
@@ -69,6 +74,7 @@ public final class WriteGenerations: Sendable {
 
     /// Runs a fill's store (`body`) under `key`'s stripe lock if no write of the stripe
     /// happened since `generation` was read; nil (nothing run) otherwise.
+    @inlinable
     public func fill<R, E: Error>(_ key: UnsafeRawBufferPointer, ifStill generation: UInt64,
                                   _ body: () throws(E) -> R) throws(E) -> R? {
         try stripe(key).generation.withLock { (g: inout UInt64) throws(E) -> R? in
@@ -77,6 +83,7 @@ public final class WriteGenerations: Sendable {
         }
     }
 
+    @inlinable
     public func fill<R, E: Error>(_ key: [UInt8], ifStill generation: UInt64,
                                   _ body: () throws(E) -> R) throws(E) -> R? {
         try stripe(key).generation.withLock { (g: inout UInt64) throws(E) -> R? in

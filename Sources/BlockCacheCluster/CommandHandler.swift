@@ -43,6 +43,8 @@ final class CommandHandler: ChannelInboundHandler {
     /// The ring name of the node on the other end, once it said `BC.IAM`: every command
     /// it sends tells this node it is alive.
     private var peerName: String?
+    /// Whether this read's commands already told the node (once per read is enough).
+    private var heardThisRead = false
     /// Whether this connection presented a valid TLS client certificate (looked up once).
     private var certified: Bool?
     private var queue = CircularBuffer<RESPRequest>()
@@ -77,6 +79,7 @@ final class CommandHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        heardThisRead = false
         flush(context: context)
         context.fireChannelReadComplete()
     }
@@ -199,7 +202,10 @@ final class CommandHandler: ChannelInboundHandler {
             out.writeRESPError("NOAUTH Authentication required.")
             return .done
         }
-        if let peerName { node.heard(from: peerName) }
+        if let peerName, !heardThisRead {
+            heardThisRead = true
+            node.heard(from: peerName)
+        }
         switch name {
         case "GET": return getCommand(args, context: context)
         case "SET": return setCommand(args, context: context)

@@ -46,6 +46,8 @@ public final class Node: @unchecked Sendable {
     /// its `BC.DROP`s, so it drops its hot copies when contact is lost and again when
     /// it is back, and serves none in between (it asks the owners).
     let hotTierUsable = Atomic<Bool>(true)
+    /// Set when a peer's breaker first opens (see ``heard(from:)``).
+    private let breakerEverOpened = Atomic<Bool>(false)
     /// Held for a whole ring rebuild (never by a request), so rebuilds run one at a time.
     private let rebuilding = NIOLock()
     private struct State {
@@ -247,33 +249,40 @@ public final class Node: @unchecked Sendable {
             let members = (Array(dial.keys) + [input.selfName]).sorted()
             guard members != view.members else { return }
             let ring = try! HashRing(members: members)  // names are non-empty, the default virtual-node count valid
-            var closing: [PeerClient] = []
+            // Clients for new members are made here, off the lock (only rebuilds change
+            // the view, and they run one at a time).
+            let current = view.peers
+            let options = peerOptions
+            var peers: [String: PeerClient] = [:]
             var opened: [PeerClient] = []
-            var gone: Set<String> = []
-            let options = peerOptions  // reads the state lock: not inside it
-            state.withLockedValue { s in
-                guard !s.stopped else { return }
-                var peers: [String: PeerClient] = [:]
-                for (m, address) in dial {
-                    if let existing = s.view.peers[m] {
-                        peers[m] = existing
-                    } else if let client = try? PeerClient(
-                        address: address, options: options, sslContext: peerSSLContext, eventLoopGroup: eventLoopGroup,
-                        onBreakerChange: { [weak self] open in self?.contact(with: m, lost: open) }) {
-                        peers[m] = client
-                        opened.append(client)
-                    }
+            for (m, address) in dial {
+                if let existing = current[m] {
+                    peers[m] = existing
+                } else if let client = try? PeerClient(
+                    address: address, options: options, sslContext: peerSSLContext, eventLoopGroup: eventLoopGroup,
+                    onBreakerChange: { [weak self] open in self?.contact(with: m, lost: open) }) {
+                    peers[m] = client
+                    opened.append(client)
                 }
-                closing = s.view.peers.filter { peers[$0.key] == nil }.map(\.value)
-                gone = Set(s.view.peers.keys.filter { peers[$0] == nil })
-                s.view = RingView(ring: ring, members: members, peers: peers, selfAddress: input.selfName)
             }
-            log("ring: \(members.joined(separator: ", "))")
-            for c in closing { c.close() }
-            if !gone.isEmpty { forgetContact(with: gone) }
-            for c in opened { c.connectAll() }  // ready before the first request needs them
+            let closing = current.filter { peers[$0.key] == nil }
+            let swapped: Bool = state.withLockedValue { s in
+                guard !s.stopped else { return false }
+                s.view = RingView(ring: ring, members: members, peers: peers, selfAddress: input.selfName)
+                return true
+            }
+            guard swapped else { return }
+            log("ring: \(members.count <= 16 ? members.joined(separator: ", ") : "\(members.count) members")")
+            for c in closing.values { c.close() }
+            if !closing.isEmpty { forgetContact(with: Set(closing.keys)) }
+            // Ready before the first request needs them; a mass change (a large cluster
+            // starting) connects on first use instead of flooding the event loops.
+            if opened.count <= Self.eagerConnections { for c in opened { c.connectAll() } }
         }
     }
+
+    /// At most this many new members are connected to as soon as they join.
+    static let eagerConnections = 64
 
     var peerOptions: PeerClient.Options {
         var o = PeerClient.Options()
@@ -294,6 +303,7 @@ public final class Node: @unchecked Sendable {
 
     /// A member's breaker opened (`lost`) or closed: see ``hotTierUsable``.
     private func contact(with member: String, lost: Bool) {
+        if lost { breakerEverOpened.store(true, ordering: .relaxed) }
         updateContact { if lost { $0.insert(member) } else { $0.remove(member) } }
     }
 
@@ -326,6 +336,8 @@ public final class Node: @unchecked Sendable {
     /// A peer (by ring name) sent this node a command: it is alive (see
     /// ``PeerClient/markAlive()``).
     func heard(from peer: String) {
+        // Until some breaker has opened there is nothing to close: no lookup at all.
+        guard breakerEverOpened.load(ordering: .relaxed) else { return }
         view.peers[peer]?.markAlive()
     }
 
@@ -421,10 +433,10 @@ final class ClusterGroup: Sendable {
     let flightsJoined = Atomic<UInt64>(0)
     /// Fetches from owners (and fallback loads) running here, one per key: concurrent
     /// gets of a key this node does not own make one `BC.GET`.
-    let fetches = FutureFlights<LoadedValue?>()
+    let fetches = FutureFlights()
     /// Loads running here as the owner, one per key, so that followers wait on a
     /// future instead of holding a loader thread.
-    let loads = FutureFlights<LoadedValue?>()
+    let loads = FutureFlights()
 
     init(_ group: Group, _ c: NodeConfiguration) throws(CacheError) {
         self.group = group

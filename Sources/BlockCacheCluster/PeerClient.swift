@@ -4,6 +4,7 @@ public import NIOCore
 import NIOConcurrencyHelpers
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Why a call to a node failed before it produced a reply.
 public enum PeerError: Error, Sendable, CustomStringConvertible {
@@ -113,6 +114,9 @@ public final class PeerClient: @unchecked Sendable {
     /// Told when the breaker opens (`true`) and when it closes again (`false`), outside
     /// the client's lock.
     private let onBreakerChange: (@Sendable (_ open: Bool) -> Void)?
+    /// Set once the breaker has opened: until then ``markAlive()`` has nothing to do and
+    /// takes no lock (it runs for every read from a peer).
+    private let breakerEverOpened = Atomic<Bool>(false)
 
     /// With a TLS context made once for many clients (a node's peers); used when
     /// `options.tls` is set.
@@ -178,18 +182,15 @@ public final class PeerClient: @unchecked Sendable {
         case .success(let f): channelFuture = f
         }
         let result = channelFuture.flatMap { channel -> EventLoopFuture<RESPValue> in
-            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-            let written = channel.eventLoop.makePromise(of: Void.self)
-            // A write that fails never reaches the handler's queue when the channel had
-            // closed already (the command was not sent); otherwise the handler fails it.
-            written.futureResult.whenFailure { error in
-                if let e = error as? ChannelError, e == .ioOnClosedChannel {
-                    promise.fail(PeerError.connection("\(self.address): connection closed before the command was sent"))
-                } else {
-                    promise.fail(PeerError.noReply("\(self.address): \(error)"))
-                }
+            // On the channel's loop: an active channel hands the write to the handler at
+            // once, which answers it or fails it when the channel closes; a closed one
+            // would drop it unanswered, so the call fails here (it was not sent).
+            guard channel.isActive else {
+                return channel.eventLoop.makeFailedFuture(
+                    PeerError.connection("\(self.address): connection closed before the command was sent"))
             }
-            channel.writeAndFlush(PendingCall(arguments: arguments, promise: promise), promise: written)
+            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+            channel.writeAndFlush(PendingCall(arguments: arguments, promise: promise), promise: nil)
             return promise.futureResult
         }
         result.whenComplete { [self] outcome in
@@ -240,7 +241,7 @@ public final class PeerClient: @unchecked Sendable {
     /// The peer was heard from (it sent this node a command): it is alive, so the
     /// breaker closes and calls, invalidations above all, go to it again at once.
     public func markAlive() {
-        recordSuccess()
+        if breakerEverOpened.load(ordering: .relaxed) { recordSuccess() }
     }
 
     private func recordSuccess() {
@@ -264,6 +265,7 @@ public final class PeerClient: @unchecked Sendable {
             }
             let wasOpen = breakerOpenUntil != nil
             breakerOpenUntil = .now() + .milliseconds(breakerBackoff)
+            breakerEverOpened.store(true, ordering: .relaxed)
             probing = false
             return !wasOpen
         }

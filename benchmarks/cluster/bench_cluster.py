@@ -108,46 +108,50 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/blockcached"))
+    ap.add_argument("--node-arg", action="append", default=[],
+                    help="an extra flag for every node of the 3-node runs (repeatable)")
+    ap.add_argument("--only-cluster", action="store_true", help="only the 3-node runs and the stampede")
     args = ap.parse_args()
     procs = []
     try:
-        # 1. One node vs redis-server.
-        rport, nport = free_port(), free_port()
-        procs.append(subprocess.Popen(["redis-server", "--port", str(rport), "--save", "", "--appendonly", "no"],
-                                      stdout=subprocess.DEVNULL))
-        wait_port(rport, procs[-1])
-        node = start_node(args.binary, nport, [], ["--group", "name=kv,max-bytes=256m"])
-        procs.append(node)
-        print(f"== one node vs redis-server: redis-benchmark -t get,set -d 100 -r 100000 -n {args.requests}")
-        print(f"{'clients':>8} {'op':>4} {'redis-server':>14} {'blockcached':>14} {'ratio':>7}")
-        for c in (1, 16):
-            r = redis_benchmark(rport, c, args.requests)
-            b = redis_benchmark(nport, c, args.requests)
-            for op in ("SET", "GET"):
-                print(f"{c:>8} {op:>4} {r[op]:>12.0f}/s {b[op]:>12.0f}/s {b[op] / r[op]:>6.2f}x")
+        if not args.only_cluster:
+            # 1. One node vs redis-server.
+            rport, nport = free_port(), free_port()
+            procs.append(subprocess.Popen(["redis-server", "--port", str(rport), "--save", "", "--appendonly", "no"],
+                                          stdout=subprocess.DEVNULL))
+            wait_port(rport, procs[-1])
+            node = start_node(args.binary, nport, [], ["--group", "name=kv,max-bytes=256m"])
+            procs.append(node)
+            print(f"== one node vs redis-server: redis-benchmark -t get,set -d 100 -r 100000 -n {args.requests}")
+            print(f"{'clients':>8} {'op':>4} {'redis-server':>14} {'blockcached':>14} {'ratio':>7}")
+            for c in (1, 16):
+                r = redis_benchmark(rport, c, args.requests)
+                b = redis_benchmark(nport, c, args.requests)
+                for op in ("SET", "GET"):
+                    print(f"{c:>8} {op:>4} {r[op]:>12.0f}/s {b[op]:>12.0f}/s {b[op] / r[op]:>6.2f}x")
 
-        # 1b. The same node with TLS, against it without.
-        certs = os.path.join(ROOT, "build", "test-certs")
-        subprocess.run(["bash", os.path.join(ROOT, "scripts", "make-test-certs.sh"), certs], check=True,
-                       capture_output=True)
-        tport = free_port()
-        procs.append(start_node(args.binary, tport, [], [
-            "--group", "name=kv,max-bytes=256m", "--tls-cert", os.path.join(certs, "node.pem"),
-            "--tls-key", os.path.join(certs, "node-key.pem")]))
-        print(f"\n== one node with TLS vs without: redis-benchmark --tls, -n {args.requests}")
-        print(f"{'clients':>8} {'op':>4} {'plaintext':>14} {'TLS':>14} {'ratio':>7}")
-        for c in (1, 16):
-            plain = redis_benchmark(nport, c, args.requests)
-            tls = redis_benchmark(tport, c, args.requests, ["--tls", "--cacert", os.path.join(certs, "ca.pem")])
-            for op in ("SET", "GET"):
-                print(f"{c:>8} {op:>4} {plain[op]:>12.0f}/s {tls[op]:>12.0f}/s {tls[op] / plain[op]:>6.2f}x")
-        stop_all(procs)
+            # 1b. The same node with TLS, against it without.
+            certs = os.path.join(ROOT, "build", "test-certs")
+            subprocess.run(["bash", os.path.join(ROOT, "scripts", "make-test-certs.sh"), certs], check=True,
+                           capture_output=True)
+            tport = free_port()
+            procs.append(start_node(args.binary, tport, [], [
+                "--group", "name=kv,max-bytes=256m", "--tls-cert", os.path.join(certs, "node.pem"),
+                "--tls-key", os.path.join(certs, "node-key.pem")]))
+            print(f"\n== one node with TLS vs without: redis-benchmark --tls, -n {args.requests}")
+            print(f"{'clients':>8} {'op':>4} {'plaintext':>14} {'TLS':>14} {'ratio':>7}")
+            for c in (1, 16):
+                plain = redis_benchmark(nport, c, args.requests)
+                tls = redis_benchmark(tport, c, args.requests, ["--tls", "--cacert", os.path.join(certs, "ca.pem")])
+                for op in ("SET", "GET"):
+                    print(f"{c:>8} {op:>4} {plain[op]:>12.0f}/s {tls[op]:>12.0f}/s {tls[op] / plain[op]:>6.2f}x")
+            stop_all(procs)
 
         # 2. Three nodes, client on one.
         ports = [free_port() for _ in range(3)]
         members = [f"127.0.0.1:{p}" for p in ports]
         for p in ports:
-            procs.append(start_node(args.binary, p, members, ["--group", "name=kv,max-bytes=256m"]))
+            procs.append(start_node(args.binary, p, members, ["--group", "name=kv,max-bytes=256m", *args.node_arg]))
         print(f"\n== three nodes, client on one (2/3 of keys owned elsewhere): -n {args.requests}")
         for c in (1, 16):
             before = info(ports[0])

@@ -245,6 +245,25 @@ int main(void)
     bc_group_free(gb);
     printf("nodes at %s and %s\n", bc_node_address(a), bc_node_address(b));
     {
+        /* Issue 15, case 3: a peer list naming a node as localhost:P (it listens on
+           127.0.0.1:P) lists it once; the node is not its own peer. */
+        char alias[64];
+        const char *port = strrchr(bc_node_address(a), ':');
+        const char *members[3];
+        char *m = NULL;
+        snprintf(alias, sizeof alias, "localhost%s", port != NULL ? port : ":0");
+        members[0] = bc_node_address(a);
+        members[1] = bc_node_address(b);
+        members[2] = alias;
+        CHECK(bc_node_set_peers(a, members, 3) == BC_OK);
+        CHECK(bc_node_members(a, &m) == BC_OK && m != NULL);
+        if (m != NULL) {
+            CHECK(strstr(m, "localhost") == NULL);
+            CHECK(strchr(m, '\n') != NULL && strchr(strchr(m, '\n') + 1, '\n') == NULL); /* two lines */
+        }
+        bc_free(m);
+    }
+    {
         const char *members[] = {bc_node_address(a), bc_node_address(b)};
         char *m = NULL;
         CHECK(bc_node_set_peers(a, members, 2) == BC_OK);
