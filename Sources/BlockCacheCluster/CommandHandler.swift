@@ -198,6 +198,13 @@ final class CommandHandler: ChannelInboundHandler {
 
     private func execute(_ request: RESPRequest, name: String, context: ChannelHandlerContext) -> Outcome {
         let args = request.arguments
+        if Self.isHTTP(name, args) {
+            // A web page can make a browser send this port an HTTP request whose body is
+            // Redis commands; close before running any of them, as Redis does.
+            node.log("closed a connection that sent an HTTP request line or header ('\(name)'): a cross-protocol attack?")
+            node.crossProtocolClosed.add(1, ordering: .relaxed)
+            return .close  // no reply; nothing queued after it runs
+        }
         if !authenticated, name != "AUTH", name != "HELLO", name != "QUIT" {
             out.writeRESPError("NOAUTH Authentication required.")
             return .done
@@ -273,6 +280,14 @@ final class CommandHandler: ChannelInboundHandler {
             out.writeRESPError("ERR unknown command '\(String(buffer: args[0]).prefix(64))'")
         }
         return .done
+    }
+
+    /// An HTTP request line (`POST / HTTP/1.1`, `GET /x HTTP/1.1`, any method) or a
+    /// `Host:` header, as an inline command.
+    static func isHTTP(_ name: String, _ args: [ByteBuffer]) -> Bool {
+        if name == "POST" || name == "HOST:" { return true }
+        guard args.count == 3, args[2].readableBytes >= 5 else { return false }
+        return args[2].readableBytesView.prefix(5).elementsEqual("HTTP/".utf8)
     }
 
     /// Whether this connection may run the peer-only commands: always, unless the node

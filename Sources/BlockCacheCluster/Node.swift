@@ -67,6 +67,8 @@ public final class Node: @unchecked Sendable {
     let connectionsAccepted = Atomic<UInt64>(0)
     let commandsProcessed = Atomic<UInt64>(0)
     let protocolErrors = Atomic<UInt64>(0)
+    /// Connections closed because they sent an HTTP request (cross-protocol attack).
+    let crossProtocolClosed = Atomic<UInt64>(0)
 
     /// - Throws: `.invalidArgument` without groups, with two groups of one name, a
     ///   default group that is not among them, a bad peer address, or TLS files that

@@ -30,6 +30,7 @@ extension Node {
                 "total_connections_received:\(connectionsAccepted.load(ordering: .relaxed))",
                 "total_commands_processed:\(commandsProcessed.load(ordering: .relaxed))",
                 "protocol_errors:\(protocolErrors.load(ordering: .relaxed))",
+                "cross_protocol_closed:\(crossProtocolClosed.load(ordering: .relaxed))",
             ]
         }
         add("cluster") {

@@ -11,8 +11,19 @@ extension ByteBuffer {
     @inlinable
     public mutating func writeRESPSimpleString(_ s: String) {
         writeInteger(UInt8(ascii: "+"))
-        writeString(s)
+        writeOneLine(s)
         writeCRLF()
+    }
+
+    /// `text` with every CR and LF byte written as a space: a status or error line must
+    /// stay one line whatever it quotes (bytes, not Characters: "\r\n" is one Character).
+    @inlinable
+    mutating func writeOneLine(_ text: String) {
+        if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+            writeBytes(text.utf8.map { $0 == 0x0D || $0 == 0x0A ? UInt8(ascii: " ") : $0 })
+        } else {
+            writeString(text)
+        }
     }
 
     /// An error reply. `message` starts with its kind (`ERR`, `WRONGTYPE`, `NOAUTH`…);
@@ -20,11 +31,7 @@ extension ByteBuffer {
     @inlinable
     public mutating func writeRESPError(_ message: String) {
         writeInteger(UInt8(ascii: "-"))
-        if message.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
-            writeString(String(message.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
-        } else {
-            writeString(message)
-        }
+        writeOneLine(message)
         writeCRLF()
     }
 

@@ -95,6 +95,14 @@ import Glibc
         #expect(throws: RESPProtocolError.self) { try parser.parseValue(ByteBuffer(string: "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n")) }
     }
 
+    @Test func statusAndErrorLinesStayOneLine() {
+        // "\r\n" is one Character in Swift: replacing "\r" and "\n" Characters missed it.
+        var b = ByteBuffer()
+        b.writeRESPError("ERR no group 'x\r\n$6\r\nSECRET\r\n+Y\n\r'")
+        b.writeRESPSimpleString("a\r\nb")
+        #expect(String(buffer: b) == "-ERR no group 'x  $6  SECRET  +Y  '\r\n+a  b\r\n")
+    }
+
     @Test func decimalsAreWrittenExactly() {
         for v: Int64 in [0, 7, 10, -1, 123_456_789, .max, .min] {
             var b = ByteBuffer()
