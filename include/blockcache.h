@@ -353,8 +353,10 @@ typedef struct bc_node_options {
     int64_t breaker_backoff_ms;      /* First backoff after a peer fails; 0 = 1000. */
     uint64_t max_frame_bytes;        /* Largest request a connection may send; 0 = 64 MiB. */
     uint64_t max_value_bytes;        /* Largest value of a SET; 0 = 32 MiB. */
-    uint32_t event_loop_threads;     /* 0 = one per CPU. */
-    uint32_t loader_threads;         /* Threads that run loaders; 0 = 16. */
+    uint32_t event_loop_threads;     /* 0 = one per CPU; at most 1024, and few enough for the
+                                        open-file limit (about 4 descriptors each, plus 256),
+                                        else bc_node_start returns BC_INVALID_ARGUMENT. */
+    uint32_t loader_threads;         /* Threads that run loaders; 0 = 16; at most 1024. */
     /* TLS. With tls_cert_file set every connection to the node is TLS 1.2+, and nodes
        reach each other over TLS, presenting this certificate as their client
        certificate and checking each other's against tls_ca_file. */

@@ -6,6 +6,12 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// One member of a BlockCache cluster: a RESP server over the node's groups, a ring
 /// of the members (itself included) that names each key's owner, pooled pipelined
 /// clients to the other members, and a hot tier per group.
@@ -91,6 +97,7 @@ public final class Node: @unchecked Sendable {
         guard configuration.peerTimeoutMilliseconds > 0, configuration.breakerBackoffMilliseconds > 0 else {
             throw CacheError(.invalidArgument, "peer timeout and breaker backoff must be > 0 ms")
         }
+        try Self.checkThreads(configuration)
         guard configuration.loadTimeoutMilliseconds > 0 else {
             throw CacheError(.invalidArgument, "load timeout must be > 0 ms")
         }
@@ -128,12 +135,36 @@ public final class Node: @unchecked Sendable {
             }
         }
         eventLoopGroup = loops
-        loaderPool = NIOThreadPool(numberOfThreads: max(1, configuration.loaderThreads))
+        loaderPool = NIOThreadPool(numberOfThreads: configuration.loaderThreads)
         state.withLockedValue { $0.staticPeers = configuration.peers }
     }
 
     deinit {
         if !state.withLockedValue({ $0.stopped }) { stop() }
+    }
+
+    /// Most event-loop and loader threads a node takes.
+    public static let maxThreads = 1024
+
+    /// Thread counts in range, and event loops that fit the open-file limit: each loop
+    /// holds a few descriptors (epoll, eventfd, timerfd), and SwiftNIO stops the
+    /// process when it cannot make them, so a count that cannot work is refused here.
+    static func checkThreads(_ c: NodeConfiguration) throws(CacheError) {
+        guard (0...maxThreads).contains(c.eventLoopThreads) else {
+            throw CacheError(.invalidArgument, "event-loop threads must be 0 (one per CPU) to \(maxThreads); got \(c.eventLoopThreads)")
+        }
+        guard (1...maxThreads).contains(c.loaderThreads) else {
+            throw CacheError(.invalidArgument, "loader threads must be 1 to \(maxThreads); got \(c.loaderThreads)")
+        }
+        let loops = c.eventLoopThreads > 0 ? c.eventLoopThreads : System.coreCount
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {  // max: RLIM_INFINITY
+            // 4 descriptors a loop, and room for the listener, peers and clients.
+            let needed = UInt64(loops) * 4 + 256
+            guard needed <= UInt64(limit.rlim_cur) else {
+                throw CacheError(.invalidArgument, "\(loops) event-loop threads need about \(needed) open files; the limit (ulimit -n) is \(limit.rlim_cur)")
+            }
+        }
     }
 
     // MARK: - Lifecycle

@@ -70,8 +70,9 @@ let usage = """
       --hot-max-age-ms N        longest a copy of another node's key is kept here
                                 (default 5000): how stale a read can be on a node
                                 that a write's invalidation could not reach
-      --threads N               event-loop threads (default: one per CPU)
-      --loader-threads N        threads running loaders (default 16)
+      --threads N               event-loop threads (default: one per CPU; at most 1024,
+                                and few enough for ulimit -n: about 4 files each)
+      --loader-threads N        threads running loaders (default 16; at most 1024)
       --drain-ms N              how long a stop waits for requests in flight (default 2000)
       --quiet                   log nothing but errors
     """

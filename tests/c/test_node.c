@@ -229,6 +229,14 @@ int main(void)
     }
     o.struct_size = 4;
     CHECK(bc_node_start(&o, &ga, 1, &a) == BC_INVALID_ARGUMENT);
+    /* Thread counts that cannot work are errors, not a crash of the host process. */
+    bc_node_options_init(&o);
+    o.event_loop_threads = 100000;
+    CHECK(bc_node_start(&o, &ga, 1, &a) == BC_INVALID_ARGUMENT && a == NULL);
+    CHECK(strstr(bc_last_error_message(), "event-loop threads") != NULL);
+    bc_node_options_init(&o);
+    o.loader_threads = 100000;
+    CHECK(bc_node_start(&o, &ga, 1, &a) == BC_INVALID_ARGUMENT && a == NULL);
 
     /* Two nodes on free ports, then tell each about the other. */
     bc_node_options_init(&o);

@@ -57,3 +57,16 @@ def test_an_error_reply_cannot_carry_a_second_reply(launcher):
     frame = b"*1\r\n$9\r\nX\r\n+OK\r\nZ\r\n*1\r\n$4\r\nPING\r\n"
     reply = send(node.port, frame)
     assert reply.split(b"\r\n")[1] == b"+PONG", reply
+
+
+def test_thread_counts_that_cannot_work_are_errors(tmp_path):
+    """--threads 400 under ulimit -n 1024 died of a signal in SwiftNIO; now exit 2."""
+    import subprocess
+    from conftest import binary_path, free_port
+    r = subprocess.run(["bash", "-c", f"ulimit -n 1024; exec {binary_path()} --port {free_port()} --threads 400"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    assert "open files" in r.stderr and "ulimit -n" in r.stderr, r.stderr
+    r = subprocess.run([str(binary_path()), "--port", str(free_port()), "--threads", "5000"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "event-loop threads" in r.stderr, (r.returncode, r.stderr[-2000:])
