@@ -114,16 +114,6 @@ public final class Group: Sendable {
         if !flights.isIdle { flights.forget(Array(key)) }
     }
 
-    public func set(_ key: [UInt8], _ value: [UInt8], ttl: TTL = .default) throws(CacheError) {
-        try key.withUnsafeBytes { k in
-            value.withUnsafeBytes { v in Result { () throws(CacheError) in try set(k, v, ttl: ttl) } }
-        }.get()
-    }
-
-    public func set(_ key: String, _ value: String, ttl: TTL = .default) throws(CacheError) {
-        try set(Array(key.utf8), Array(value.utf8), ttl: ttl)
-    }
-
     /// Removes a key from the cache; whether it was there. A load of the key that is
     /// in flight will not store its result, and gets from now on load anew.
     @discardableResult
@@ -131,16 +121,6 @@ public final class Group: Sendable {
         let removed = try order.write(key) { () throws(CacheError) in try store.delete(key) }
         if !flights.isIdle { flights.forget(Array(key)) }
         return removed
-    }
-
-    @discardableResult
-    public func delete(_ key: [UInt8]) throws(CacheError) -> Bool {
-        try key.withUnsafeBytes { k in Result { () throws(CacheError) in try delete(k) } }.get()
-    }
-
-    @discardableResult
-    public func delete(_ key: String) throws(CacheError) -> Bool {
-        try delete(Array(key.utf8))
     }
 
     /// A snapshot of the group's and its store's counters.
@@ -234,6 +214,8 @@ public final class Group: Sendable {
         }
     }
 }
+
+extension Group: ByteStringWrites {}
 
 extension Group {
     /// `ttl` with ``TTL/default`` replaced by the store's default.

@@ -252,18 +252,6 @@ public final class Store: Sendable {
 // MARK: - Conveniences for Swift callers
 
 extension Store {
-    /// Sets `key` → `value`.
-    public func set(_ key: [UInt8], _ value: [UInt8], ttl: TTL = .default) throws(CacheError) {
-        try key.withUnsafeBytes { k in
-            value.withUnsafeBytes { v in Result { () throws(CacheError) in try set(k, v, ttl: ttl) } }
-        }.get()
-    }
-
-    /// Sets the UTF-8 bytes of `key` → those of `value`.
-    public func set(_ key: String, _ value: String, ttl: TTL = .default) throws(CacheError) {
-        try set(Array(key.utf8), Array(value.utf8), ttl: ttl)
-    }
-
     /// The value of `key`, or nil.
     public func get(_ key: [UInt8]) throws(CacheError) -> [UInt8]? {
         try key.withUnsafeBytes { k in
@@ -275,15 +263,40 @@ extension Store {
     public func get(_ key: String) throws(CacheError) -> [UInt8]? {
         try get(Array(key.utf8))
     }
+}
+
+extension Store: ByteStringWrites {}
+
+/// A cache that writes byte strings (``Store``, ``Group``): the conveniences for arrays
+/// and strings, written once over its raw-pointer `set` and `delete`.
+public protocol ByteStringWrites {
+    func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, ttl: TTL) throws(CacheError)
+    func delete(_ key: UnsafeRawBufferPointer) throws(CacheError) -> Bool
+}
+
+extension ByteStringWrites {
+    /// Sets `key` → `value`.
+    @inlinable
+    public func set(_ key: [UInt8], _ value: [UInt8], ttl: TTL = .default) throws(CacheError) {
+        try key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in Result { () throws(CacheError) in try set(k, v, ttl: ttl) } }
+        }.get()
+    }
+
+    /// Sets the UTF-8 bytes of `key` → those of `value`.
+    @inlinable
+    public func set(_ key: String, _ value: String, ttl: TTL = .default) throws(CacheError) {
+        try set(Array(key.utf8), Array(value.utf8), ttl: ttl)
+    }
 
     /// Removes `key`; whether it was there.
-    @discardableResult
+    @inlinable @discardableResult
     public func delete(_ key: [UInt8]) throws(CacheError) -> Bool {
         try key.withUnsafeBytes { k in Result { () throws(CacheError) in try delete(k) } }.get()
     }
 
     /// Removes the UTF-8 bytes of `key`; whether it was there.
-    @discardableResult
+    @inlinable @discardableResult
     public func delete(_ key: String) throws(CacheError) -> Bool {
         try delete(Array(key.utf8))
     }
