@@ -40,10 +40,6 @@ public final class WriteGenerations: Sendable {
     func stripe(hash: UInt64) -> Stripe { stripes[Int(truncatingIfNeeded: hash >> 40) & mask] }
 
     /// The generation of `key`'s stripe now: read it before a fill starts loading.
-    public func current(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        stripe(key).generation.withLock { $0 }
-    }
-
     public func current(_ key: [UInt8]) -> UInt64 {
         stripe(key).generation.withLock { $0 }
     }

@@ -101,7 +101,4 @@ final class FutureFlights: Sendable {
             running.store(s.calls.count, ordering: .sequentiallyConsistent)
         }
     }
-
-    /// Keys with a call running now.
-    var count: Int { state.withLockedValue { $0.calls.count } }
 }

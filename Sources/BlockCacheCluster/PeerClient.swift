@@ -272,10 +272,6 @@ public final class PeerClient: @unchecked Sendable {
         if opened { onBreakerChange?(true) }
     }
 
-    /// Whether the breaker has opened and not closed since (half-open included: the
-    /// backoff may have passed with no probe answered yet).
-    public var isOutOfContact: Bool { lock.withLock { breakerOpenUntil != nil } }
-
     /// Whether the peer answers a `PING` within the timeout, on an ordinary connection.
     private func isAlive() -> EventLoopFuture<Void> {
         call([ByteBuffer(string: "PING")]).flatMapThrowing { reply in
